@@ -1,0 +1,3 @@
+// Package memory is an in-process appmanager.Manager for apps given in code
+// or configuration.
+package memory

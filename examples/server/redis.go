@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/redis/rueidis"
+)
+
+// redisConfig is database.redis in config.json: the Redis that the redis
+// and redis-cluster drivers of the cache, queue and rate limiter share.
+type redisConfig struct {
+	Host      string   `json:"host"`
+	Port      int      `json:"port"`
+	DB        int      `json:"db"`
+	Username  string   `json:"username"`
+	Password  string   `json:"password"`
+	KeyPrefix string   `json:"key_prefix"`
+	URL       string   `json:"url"`
+	Sentinels []string `json:"sentinels"`
+	Name      string   `json:"name"`
+	// SentinelPassword authenticates to the sentinels themselves.
+	SentinelPassword string             `json:"sentinel_password"`
+	Cluster          redisClusterConfig `json:"cluster"`
+}
+
+type redisClusterConfig struct {
+	Nodes []string `json:"nodes"`
+}
+
+func defaultRedisConfig() redisConfig {
+	return redisConfig{Host: "127.0.0.1", Port: 6379, KeyPrefix: "sockudo:", Name: "mymaster"}
+}
+
+func (c *redisConfig) applyEnv(e env) error {
+	e.str(&c.URL, "REDIS_URL")
+	e.str(&c.Host, "DATABASE_REDIS_HOST")
+	if err := e.integer(&c.Port, "DATABASE_REDIS_PORT"); err != nil {
+		return err
+	}
+	if err := e.integer(&c.DB, "DATABASE_REDIS_DB"); err != nil {
+		return err
+	}
+	e.str(&c.Username, "DATABASE_REDIS_USERNAME")
+	e.str(&c.Password, "DATABASE_REDIS_PASSWORD")
+	e.str(&c.KeyPrefix, "DATABASE_REDIS_KEY_PREFIX")
+	e.list(&c.Sentinels, "DATABASE_REDIS_SENTINELS", "DATABASE_REDIS_SENTINEL_NODES")
+	e.str(&c.Name, "DATABASE_REDIS_SENTINEL_NAME", "DATABASE_REDIS_NAME")
+	e.str(&c.SentinelPassword, "DATABASE_REDIS_SENTINEL_PASSWORD")
+	e.list(&c.Cluster.Nodes, "DATABASE_REDIS_CLUSTER_NODES", "REDIS_CLUSTER_NODES")
+	return nil
+}
+
+// clientOption builds the rueidis options for a standalone or Sentinel
+// Redis (cluster false) or for a Redis Cluster (cluster true).
+func (c *redisConfig) clientOption(cluster bool) (rueidis.ClientOption, error) {
+	if cluster {
+		if len(c.Cluster.Nodes) == 0 {
+			return rueidis.ClientOption{}, fmt.Errorf("database.redis.cluster.nodes (DATABASE_REDIS_CLUSTER_NODES) is empty")
+		}
+		nodes := make([]string, len(c.Cluster.Nodes))
+		for i, n := range c.Cluster.Nodes {
+			nodes[i] = strings.TrimPrefix(strings.TrimPrefix(n, "redis://"), "rediss://")
+		}
+		return rueidis.ClientOption{InitAddress: nodes, Username: c.Username, Password: c.Password, ShuffleInit: true}, nil
+	}
+	if c.URL != "" {
+		opt, err := rueidis.ParseURL(c.URL)
+		if err != nil {
+			return rueidis.ClientOption{}, fmt.Errorf("REDIS_URL: %w", redactURLError(err))
+		}
+		return opt, nil
+	}
+	opt := rueidis.ClientOption{
+		InitAddress: []string{c.Host + ":" + strconv.Itoa(c.Port)},
+		Username:    c.Username,
+		Password:    c.Password,
+		SelectDB:    c.DB,
+	}
+	if len(c.Sentinels) > 0 {
+		opt.InitAddress = c.Sentinels
+		opt.Sentinel = rueidis.SentinelOption{MasterSet: c.Name, Password: c.SentinelPassword}
+	}
+	return opt, nil
+}
+
+// redactURLError keeps a password in a malformed URL out of logs.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if ok := asURLError(err, &ue); ok {
+		return fmt.Errorf("malformed Redis URL: %v", ue.Err)
+	}
+	return err
+}
+
+func asURLError(err error, target **url.Error) bool {
+	ue, ok := err.(*url.Error)
+	if ok {
+		*target = ue
+	}
+	return ok
+}
