@@ -1,0 +1,338 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/protocol"
+)
+
+// Conn is one client socket.
+type Conn struct {
+	hub   *Hub
+	app   *appmanager.App
+	state *appState
+	ws    *websocket.Conn
+	id    string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Outbound queue. The writer goroutine runs only while writing is true.
+	mu         sync.Mutex
+	queue      [][]byte
+	spare      [][]byte
+	writing    bool
+	closed     bool // nothing more is queued
+	closeCode  websocket.StatusCode
+	closeText  string
+	dropped    atomic.Uint64
+	closedOnce sync.Once
+
+	// Subscriptions and identity, guarded by subMu. The read goroutine
+	// changes them; closes and queries from other goroutines read them.
+	subMu     sync.Mutex
+	subs      map[string]string // channel -> presence user id ("" otherwise)
+	userID    string
+	userData  string
+	watchlist []string
+
+	// Liveness. lastRead is unix nanoseconds of the last inbound frame.
+	lastRead atomic.Int64
+	pingAt   atomic.Int64 // when the outstanding server ping was sent, or 0
+	timer    *time.Timer
+	authTime *time.Timer
+}
+
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// newSocketID returns a Pusher socket id "<int>.<int>" that is hard to
+// guess, since channel signatures are bound to it.
+func newSocketID() string {
+	b := make([]byte, 0, 24)
+	b = strconv.AppendUint(b, rand.Uint64N(10_000_000_000), 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, rand.Uint64N(10_000_000_000), 10)
+	return string(b)
+}
+
+// ID returns the socket id.
+func (c *Conn) ID() string { return c.id }
+
+// send queues frame for writing. It never blocks. It reports whether the
+// frame was queued.
+func (c *Conn) send(frame []byte) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.hub.cfg.OutboundQueue {
+		if c.hub.cfg.SlowConsumer == DropMessages {
+			c.mu.Unlock()
+			c.dropped.Add(1)
+			return false
+		}
+		// Close at once: what is queued would only make the client later.
+		c.closed = true
+		c.queue = nil
+		c.mu.Unlock()
+		c.hub.log.LogAttrs(c.ctx, slog.LevelInfo, "closing slow consumer",
+			slog.String("app_id", c.app.ID), slog.String("socket_id", c.id))
+		go func() {
+			_ = c.ws.Close(protocol.CodeOverCapacity, protocol.ReasonSlowConsumer)
+			c.cancel()
+		}()
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	if c.writing {
+		c.mu.Unlock()
+		return true
+	}
+	c.writing = true
+	c.mu.Unlock()
+	go c.writeLoop()
+	return true
+}
+
+// writeLoop writes queued frames until the queue is empty, then exits.
+// Two slices alternate as the queue so steady traffic allocates nothing.
+func (c *Conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			code, text, closing := c.closeCode, c.closeText, c.closed && c.closeCode != 0
+			if cap(c.queue) > 64 {
+				c.queue, c.spare = nil, nil // release a burst's memory when idle
+			}
+			c.mu.Unlock()
+			if closing {
+				c.finishClose(code, text)
+			}
+			return
+		}
+		batch := c.queue
+		c.queue = c.spare[:0]
+		c.spare = nil
+		c.mu.Unlock()
+
+		for i, f := range batch {
+			// Background context: a write never times out on its own. A
+			// dead peer is detected by the activity timeout, and a slow
+			// one by the bounded queue; both close the conn, which ends
+			// a blocked write.
+			err := c.ws.Write(context.Background(), websocket.MessageText, f)
+			batch[i] = nil
+			if err != nil {
+				c.abort()
+				c.mu.Lock()
+				c.writing = false
+				c.queue = nil
+				c.closed = true
+				c.mu.Unlock()
+				return
+			}
+		}
+		c.mu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+	}
+}
+
+// closeWith queues a pusher:error frame (when message is not empty), then
+// closes the socket with code once everything queued before it is written.
+func (c *Conn) closeWith(code int, message string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if message != "" {
+		c.queue = append(c.queue, protocol.Error(code, message, ""))
+	}
+	c.closed = true
+	c.closeCode = websocket.StatusCode(code)
+	c.closeText = message
+	start := !c.writing
+	if start {
+		c.writing = true
+	}
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// closeGracefully closes with code and reason after flushing the queue,
+// without a pusher:error frame.
+func (c *Conn) closeGracefully(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeCode = websocket.StatusCode(code)
+	c.closeText = reason
+	start := !c.writing
+	if start {
+		c.writing = true
+	}
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *Conn) finishClose(code websocket.StatusCode, reason string) {
+	c.closedOnce.Do(func() {
+		// Close waits for the client's close frame (read by readLoop) for
+		// a few seconds, then drops the connection.
+		_ = c.ws.Close(code, reason)
+		c.cancel()
+	})
+}
+
+// abort drops the connection at once.
+func (c *Conn) abort() {
+	c.closedOnce.Do(func() {
+		_ = c.ws.CloseNow()
+		c.cancel()
+	})
+}
+
+// sendError queues a non-fatal pusher:error.
+func (c *Conn) sendError(code int, message, channel string) {
+	c.send(protocol.Error(code, message, channel))
+}
+
+// touch records inbound activity.
+func (c *Conn) touch() {
+	c.lastRead.Store(c.hub.cfg.Now().UnixNano())
+}
+
+// onTimer runs when the activity or pong timer fires: it pings an idle
+// client and closes one that did not answer.
+func (c *Conn) onTimer() {
+	now := c.hub.cfg.Now().UnixNano()
+	last := c.lastRead.Load()
+	if pingAt := c.pingAt.Load(); pingAt != 0 {
+		if last < pingAt {
+			c.hub.log.LogAttrs(c.ctx, slog.LevelDebug, "pong not received",
+				slog.String("app_id", c.app.ID), slog.String("socket_id", c.id))
+			c.closeGracefully(protocol.CodePongNotReceived, protocol.ReasonPongTimeout)
+			return
+		}
+		c.pingAt.Store(0)
+	}
+	timeout := c.hub.cfg.ActivityTimeout
+	if idle := time.Duration(now - last); idle < timeout {
+		c.timer.Reset(timeout - idle)
+		return
+	}
+	c.pingAt.Store(now)
+	c.send(pingFrame)
+	c.timer.Reset(c.hub.cfg.PongTimeout)
+}
+
+var (
+	pingFrame = protocol.Event(protocol.EventPing, "", "{}", "")
+	pongFrame = protocol.Event(protocol.EventPong, "", "{}", "")
+)
+
+// readLoop reads client frames until the connection ends, then removes the
+// socket from every registry.
+func (c *Conn) readLoop() {
+	defer c.cleanup()
+	max := c.hub.cfg.MaxMessageBytes
+	for {
+		typ, r, err := c.ws.Reader(c.ctx)
+		if err != nil {
+			return
+		}
+		c.touch()
+		if typ != websocket.MessageText {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return
+			}
+			c.sendError(protocol.CodeInvalidMessage, "Binary frames are not supported", "")
+			continue
+		}
+		buf := readBufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err = buf.ReadFrom(io.LimitReader(r, int64(max)+1))
+		if err == nil && buf.Len() > max {
+			_, err = io.Copy(io.Discard, r)
+			if err == nil {
+				c.sendError(protocol.CodeInvalidMessage, "Message is larger than "+strconv.Itoa(max)+" bytes", "")
+			}
+			readBufs.Put(buf)
+			if err != nil {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			readBufs.Put(buf)
+			return
+		}
+		c.handle(buf.Bytes())
+		if buf.Cap() > 64<<10 {
+			buf = new(bytes.Buffer) // do not keep a huge buffer pooled
+		}
+		readBufs.Put(buf)
+	}
+}
+
+// cleanup removes the socket from every registry, firing the transitions
+// its departure causes.
+func (c *Conn) cleanup() {
+	c.abort()
+	c.timer.Stop()
+	if c.authTime != nil {
+		c.authTime.Stop()
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.spare = nil
+	c.mu.Unlock()
+
+	c.subMu.Lock()
+	chans := make([]string, 0, len(c.subs))
+	for name := range c.subs {
+		chans = append(chans, name)
+	}
+	c.subMu.Unlock()
+	for _, name := range chans {
+		c.hub.unsubscribe(c, name)
+	}
+	c.hub.signOut(c)
+	c.state.removeSocket(c)
+	c.state.conns.Add(-1)
+	c.hub.conns.Add(-1)
+	c.hub.wg.Done()
+}
+
+// rawJSON returns b if it is valid JSON, else nil.
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 || !json.Valid(b) {
+		return nil
+	}
+	return json.RawMessage(b)
+}

@@ -1,0 +1,225 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/ratelimit"
+)
+
+// SlowConsumerPolicy says what to do with a socket whose outbound queue is
+// full.
+type SlowConsumerPolicy uint8
+
+const (
+	// CloseSlowConsumer closes the socket with 4100 so the client
+	// reconnects after a back-off and resynchronises.
+	CloseSlowConsumer SlowConsumerPolicy = iota
+	// DropMessages drops the messages that do not fit and keeps the socket.
+	DropMessages
+)
+
+// WebhookEvent is a channel transition reported to the webhook engine.
+type WebhookEvent struct {
+	Name              string
+	Channel           string
+	UserID            string
+	Event             string
+	Data              string
+	SocketID          string
+	SubscriptionCount int
+}
+
+// Webhook event names.
+const (
+	HookChannelOccupied   = "channel_occupied"
+	HookChannelVacated    = "channel_vacated"
+	HookMemberAdded       = "member_added"
+	HookMemberRemoved     = "member_removed"
+	HookClientEvent       = "client_event"
+	HookCacheMiss         = "cache_miss"
+	HookSubscriptionCount = "subscription_count"
+)
+
+// WebhookSink receives transitions. Emit must not block; it is called once
+// per transition (never per socket) after registry locks are released.
+type WebhookSink interface {
+	Emit(app *appmanager.App, ev WebhookEvent)
+}
+
+// Config configures a Hub. Zero values take the documented defaults.
+type Config struct {
+	Logger *slog.Logger
+	// ActivityTimeout is announced to clients; after this much silence the
+	// server pings. Default 120 s.
+	ActivityTimeout time.Duration
+	// PongTimeout is how long a ping may go unanswered before the socket is
+	// closed with 4201. Default 30 s.
+	PongTimeout time.Duration
+	// MaxMessageBytes bounds an incoming message; larger ones get a
+	// pusher:error and are discarded. Default 64 KiB.
+	MaxMessageBytes int
+	// OutboundQueue bounds the messages waiting to be written to one
+	// socket. Default 1000.
+	OutboundQueue int
+	// SlowConsumer is applied when the outbound queue is full.
+	SlowConsumer SlowConsumerPolicy
+	// UserAuthTimeout is how long a socket of an app with user
+	// authentication enabled may stay signed out. Default 30 s.
+	UserAuthTimeout time.Duration
+	// MaxConnections bounds sockets on this node (0 = unlimited); beyond
+	// it new sockets are closed with 4100.
+	MaxConnections int
+	// Cache stores the last event of cache channels.
+	Cache cache.Cache
+	// CacheTTL is how long a cache channel keeps its last event. Default
+	// 30 minutes.
+	CacheTTL time.Duration
+	// Webhooks receives channel transitions; nil disables them.
+	Webhooks WebhookSink
+	// Limiter enforces per-socket client event budgets and the per-app
+	// backend and read budgets. Required.
+	Limiter ratelimit.Limiter
+	// Now is the clock (for tests). Default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ActivityTimeout <= 0 {
+		c.ActivityTimeout = 120 * time.Second
+	}
+	if c.PongTimeout <= 0 {
+		c.PongTimeout = 30 * time.Second
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 64 << 10
+	}
+	if c.OutboundQueue <= 0 {
+		c.OutboundQueue = 1000
+	}
+	if c.UserAuthTimeout <= 0 {
+		c.UserAuthTimeout = 30 * time.Second
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = 30 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Hub holds every app's sockets and channels on this node.
+type Hub struct {
+	cfg  Config
+	log  *slog.Logger
+	seed maphash.Seed
+
+	mu      sync.RWMutex
+	apps    map[string]*appState
+	closing bool
+
+	conns    atomic.Int64
+	draining chan struct{}
+	wg       sync.WaitGroup // one per open socket
+}
+
+// New returns a Hub.
+func New(cfg Config) (*Hub, error) {
+	cfg.setDefaults()
+	if cfg.Limiter == nil {
+		return nil, errors.New("hub: Config.Limiter is required")
+	}
+	return &Hub{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		seed:     maphash.MakeSeed(),
+		apps:     make(map[string]*appState),
+		draining: make(chan struct{}),
+	}, nil
+}
+
+// Connections returns the number of open sockets on this node.
+func (h *Hub) Connections() int { return int(h.conns.Load()) }
+
+// app returns the state of the app with the given id, creating it.
+func (h *Hub) app(id string) *appState {
+	h.mu.RLock()
+	a := h.apps[id]
+	h.mu.RUnlock()
+	if a != nil {
+		return a
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if a = h.apps[id]; a == nil {
+		a = newAppState(id, h.seed)
+		h.apps[id] = a
+	}
+	return a
+}
+
+// lookupApp returns the state of an app if any socket ever used it.
+func (h *Hub) lookupApp(id string) *appState {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.apps[id]
+}
+
+// Shutdown closes every socket with 4200 after flushing what is queued to
+// it, and waits for them until ctx is done.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closing = true
+	close(h.draining)
+	apps := make([]*appState, 0, len(h.apps))
+	for _, a := range h.apps {
+		apps = append(apps, a)
+	}
+	h.mu.Unlock()
+
+	for _, a := range apps {
+		for _, c := range a.allConns() {
+			c.closeGracefully(4200, "Server shutting down")
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, a := range apps {
+			for _, c := range a.allConns() {
+				c.abort()
+			}
+		}
+		return ctx.Err()
+	}
+}
+
+// Closing reports whether Shutdown has started.
+func (h *Hub) Closing() bool {
+	select {
+	case <-h.draining:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,354 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/protocol"
+	"github.com/sockudo-go/sockudo/ratelimit"
+)
+
+const defaultMaxChannelsPerPublish = 100
+
+var socketIDPattern = regexp.MustCompile(`^\d+\.\d+$`)
+
+// ValidatePublish checks req against the app's limits without publishing:
+// event name, 1..max channels with valid names, socket id, data size (413).
+func (h *Hub) ValidatePublish(app *appmanager.App, req *PublishRequest) error {
+	if err := protocol.ValidateEventName(req.Name, app.MaxEventNameLength); err != nil {
+		return badRequest("%v", err)
+	}
+	max := app.MaxEventChannelsAtOnce
+	if max <= 0 {
+		max = defaultMaxChannelsPerPublish
+	}
+	switch n := len(req.Channels); {
+	case n == 0:
+		return badRequest("channels: at least one channel is required")
+	case n > max:
+		return badRequest("channels: %d channels given, at most %d are allowed", n, max)
+	}
+	for _, ch := range req.Channels {
+		if err := protocol.ValidateChannelName(ch, app.MaxChannelNameLength); err != nil {
+			return badRequest("channel %q: %v", ch, err)
+		}
+		if len(req.Channels) > 1 && protocol.Classify(ch).Kind == protocol.Encrypted {
+			return badRequest("channel %q: an event for an encrypted channel must name that channel alone", ch)
+		}
+	}
+	if req.SocketID != "" && !socketIDPattern.MatchString(req.SocketID) {
+		return badRequest("socket_id %q is not a valid socket id", req.SocketID)
+	}
+	if limit := payloadLimit(app.MaxEventPayloadInKB); len(req.Data) > limit {
+		return &RequestError{Status: 413, Message: fmt.Sprintf("event data is %d bytes, more than the limit of %d", len(req.Data), limit)}
+	}
+	if req.Info&InfoCache != 0 {
+		return badRequest("info=cache is not available when publishing")
+	}
+	return nil
+}
+
+// Publish validates req and delivers it: each frame is encoded once and
+// queued to every subscriber of its channel (a #server-to-user-{id}
+// channel reaches that user's signed-in sockets); cache channels keep it.
+// It returns the requested Info per channel, or nil when none was asked.
+func (h *Hub) Publish(ctx context.Context, app *appmanager.App, req PublishRequest) (map[string]ChannelInfo, error) {
+	if err := h.ValidatePublish(app, &req); err != nil {
+		return nil, err
+	}
+	if err := h.allowAppBudget(ctx, app, "backend", app.MaxBackendEventsPerSecond, 1); err != nil {
+		return nil, err
+	}
+	state := h.lookupApp(app.ID)
+	for _, name := range req.Channels {
+		kind := protocol.Classify(name)
+		if kind.Cache {
+			h.storeCached(ctx, app, name, req.Name, req.Data)
+		}
+		if state == nil {
+			continue
+		}
+		frame := protocol.Event(req.Name, name, req.Data, "")
+		if kind.Kind == protocol.ServerToUser {
+			for _, c := range state.userConns(strings.TrimPrefix(name, protocol.PrefixServerToUser)) {
+				if c.id != req.SocketID {
+					c.send(frame)
+				}
+			}
+			continue
+		}
+		if ch := state.channel(name); ch != nil {
+			ch.broadcastExcept(frame, req.SocketID)
+		}
+	}
+	if req.Info == 0 {
+		return nil, nil
+	}
+	out := make(map[string]ChannelInfo, len(req.Channels))
+	for _, name := range req.Channels {
+		info := req.Info
+		if protocol.Classify(name).Kind != protocol.Presence {
+			info &^= InfoUserCount
+		}
+		out[name] = h.channelInfo(state, name, info)
+	}
+	return out, nil
+}
+
+// broadcastExcept is broadcast excluding the socket with the given id.
+func (ch *channel) broadcastExcept(frame []byte, socketID string) {
+	if socketID == "" {
+		ch.broadcast(frame, nil)
+		return
+	}
+	ch.mu.RLock()
+	for c := range ch.subs {
+		if c.id != socketID {
+			c.send(frame)
+		}
+	}
+	ch.mu.RUnlock()
+}
+
+func (h *Hub) channelInfo(state *appState, name string, info Info) ChannelInfo {
+	var ch *channel
+	if state != nil {
+		ch = state.channel(name)
+	}
+	ci := ChannelInfo{}
+	subs, users := 0, 0
+	if ch != nil {
+		subs = ch.subscribers()
+		if info&InfoUserCount != 0 {
+			users = ch.userCount()
+		}
+	}
+	ci.Occupied = subs > 0
+	if info&InfoSubscriptionCount != 0 {
+		ci.SubscriptionCount = &subs
+	}
+	if info&InfoUserCount != 0 {
+		ci.UserCount = &users
+	}
+	return ci
+}
+
+// Channels lists occupied channels whose names start with prefix.
+func (h *Hub) Channels(ctx context.Context, app *appmanager.App, prefix string, info Info) (map[string]ChannelInfo, error) {
+	if info&InfoUserCount != 0 && !strings.HasPrefix(prefix, protocol.PrefixPresence) {
+		return nil, badRequest("info=user_count needs filter_by_prefix to start with presence-")
+	}
+	if info&InfoCache != 0 {
+		return nil, badRequest("info=cache is only available for a single channel")
+	}
+	if err := h.allowAppBudget(ctx, app, "read", app.MaxReadRequestsPerSecond, 1); err != nil {
+		return nil, err
+	}
+	out := make(map[string]ChannelInfo)
+	state := h.lookupApp(app.ID)
+	if state == nil {
+		return out, nil
+	}
+	for _, ch := range state.channelNames(prefix) {
+		ci := h.channelInfo(state, ch.name, info)
+		if ci.Occupied {
+			out[ch.name] = ci
+		}
+	}
+	return out, nil
+}
+
+// Channel reports one channel; InfoUserCount on a non-presence channel is
+// a 400 RequestError.
+func (h *Hub) Channel(ctx context.Context, app *appmanager.App, name string, info Info) (ChannelInfo, error) {
+	if err := protocol.ValidateChannelName(name, app.MaxChannelNameLength); err != nil {
+		return ChannelInfo{}, badRequest("%v", err)
+	}
+	kind := protocol.Classify(name)
+	if info&InfoUserCount != 0 && kind.Kind != protocol.Presence {
+		return ChannelInfo{}, badRequest("info=user_count is only available for presence channels")
+	}
+	if info&InfoCache != 0 && !kind.Cache {
+		return ChannelInfo{}, badRequest("info=cache is only available for cache channels")
+	}
+	if err := h.allowAppBudget(ctx, app, "read", app.MaxReadRequestsPerSecond, 1); err != nil {
+		return ChannelInfo{}, err
+	}
+	ci := h.channelInfo(h.lookupApp(app.ID), name, info)
+	if info&InfoCache != 0 && h.cfg.Cache != nil {
+		e, err := h.cfg.Cache.Get(ctx, cacheKey(app.ID, name))
+		if err == nil {
+			if ev, ok := decodeCached(e.Value); ok {
+				ci.Cache = &CachedEvent{Event: ev.Event, Data: ev.Data, TTL: e.TTL(h.cfg.Now())}
+			}
+		}
+	}
+	return ci, nil
+}
+
+// ChannelUsers lists the user ids of a presence channel.
+func (h *Hub) ChannelUsers(ctx context.Context, app *appmanager.App, name string) ([]string, error) {
+	if err := protocol.ValidateChannelName(name, app.MaxChannelNameLength); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	if protocol.Classify(name).Kind != protocol.Presence {
+		return nil, badRequest("users are only available for presence channels")
+	}
+	if err := h.allowAppBudget(ctx, app, "read", app.MaxReadRequestsPerSecond, 1); err != nil {
+		return nil, err
+	}
+	state := h.lookupApp(app.ID)
+	if state == nil {
+		return []string{}, nil
+	}
+	ch := state.channel(name)
+	if ch == nil {
+		return []string{}, nil
+	}
+	return ch.userIDs(), nil
+}
+
+// TerminateUser closes every socket signed in as userID with 4009.
+func (h *Hub) TerminateUser(ctx context.Context, app *appmanager.App, userID string) error {
+	if userID == "" {
+		return badRequest("user id is empty")
+	}
+	state := h.lookupApp(app.ID)
+	if state == nil {
+		return nil
+	}
+	for _, c := range state.userConns(userID) {
+		c.closeWith(protocol.CodeUnauthorized, protocol.ReasonTerminated)
+	}
+	return nil
+}
+
+// allowAppBudget enforces a per-app events-per-second budget (0 = none).
+func (h *Hub) allowAppBudget(ctx context.Context, app *appmanager.App, kind string, perSecond, cost int) error {
+	if perSecond <= 0 {
+		return nil
+	}
+	res, err := h.cfg.Limiter.Allow(ctx, "app:"+app.ID+":"+kind, ratelimit.Limit{Max: perSecond, Window: time.Second}, cost)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "rate limiter unavailable", slog.String("app_id", app.ID), slog.Any("error", err))
+		return nil // fail open: the limiter's own policy decides if it wraps one
+	}
+	if !res.Allowed {
+		return &RequestError{Status: 429, Message: fmt.Sprintf("app %s is over its %s budget of %d per second; retry in %s",
+			app.ID, kind, perSecond, res.RetryAfter.Round(time.Millisecond))}
+	}
+	return nil
+}
+
+// allowClientEvent applies the app's max_client_events_per_second to one
+// socket (0 = unlimited).
+func (h *Hub) allowClientEvent(c *Conn) bool {
+	max := c.app.MaxClientEventsPerSecond
+	if max <= 0 {
+		return true
+	}
+	res, err := h.cfg.Limiter.Allow(c.ctx, "socket:"+c.id+":client-events", ratelimit.Limit{Max: max, Window: time.Second}, 1)
+	if err != nil {
+		return true
+	}
+	return res.Allowed
+}
+
+// emit hands a transition to the webhook sink.
+func (h *Hub) emit(app *appmanager.App, ev WebhookEvent) {
+	if h.cfg.Webhooks != nil && len(app.Webhooks) > 0 {
+		h.cfg.Webhooks.Emit(app, ev)
+	}
+}
+
+// wantsHook reports whether some webhook of the app may want event name,
+// so work done only for webhooks can be skipped.
+func (h *Hub) wantsHook(app *appmanager.App, name string) bool {
+	if h.cfg.Webhooks == nil {
+		return false
+	}
+	for _, w := range app.Webhooks {
+		if len(w.EventTypes) == 0 {
+			return true
+		}
+		for _, t := range w.EventTypes {
+			if t == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cacheKey is where a cache channel's last event is stored.
+func cacheKey(appID, channel string) string {
+	return "app:" + appID + ":channel:" + channel + ":cache"
+}
+
+type cachedEvent struct {
+	Event string `json:"event"`
+	Data  string `json:"data"`
+}
+
+func decodeCached(b []byte) (cachedEvent, bool) {
+	var ev cachedEvent
+	if err := json.Unmarshal(b, &ev); err != nil || ev.Event == "" {
+		return cachedEvent{}, false
+	}
+	return ev, true
+}
+
+func (h *Hub) storeCached(ctx context.Context, app *appmanager.App, channel, event, data string) {
+	if h.cfg.Cache == nil {
+		return
+	}
+	b, _ := json.Marshal(cachedEvent{Event: event, Data: data})
+	if err := h.cfg.Cache.Set(ctx, cacheKey(app.ID, channel), b, h.cfg.CacheTTL); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "storing cache channel event failed",
+			slog.String("app_id", app.ID), slog.String("channel", channel), slog.Any("error", err))
+	}
+}
+
+// Stats is a snapshot of one app's registry on this node.
+type Stats struct {
+	Connections int
+	Channels    int
+	Users       int
+}
+
+// AppStats returns a snapshot for the app with the given id.
+func (h *Hub) AppStats(appID string) Stats {
+	a := h.lookupApp(appID)
+	if a == nil {
+		return Stats{}
+	}
+	st := Stats{Connections: int(a.conns.Load())}
+	for i := range a.shards {
+		s := &a.shards[i]
+		s.mu.RLock()
+		st.Channels += len(s.channels)
+		s.mu.RUnlock()
+	}
+	a.usersMu.Lock()
+	st.Users = len(a.users)
+	a.usersMu.Unlock()
+	return st
+}
+
+// AppIDs lists the apps that have had sockets on this node.
+func (h *Hub) AppIDs() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make([]string, 0, len(h.apps))
+	for id := range h.apps {
+		ids = append(ids, id)
+	}
+	return ids
+}
+

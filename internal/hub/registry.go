@@ -1,0 +1,197 @@
+package hub
+
+import (
+	"encoding/json"
+	"hash/maphash"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sockudo-go/sockudo/internal/protocol"
+)
+
+const shardCount = 32
+
+// appState is one app's registry on this node. Channels are spread over
+// shards so that no single lock serialises the publish path.
+type appState struct {
+	id     string
+	seed   maphash.Seed
+	conns  atomic.Int64
+	shards [shardCount]channelShard
+
+	socketsMu sync.Mutex
+	sockets   map[*Conn]struct{}
+
+	usersMu  sync.Mutex
+	users    map[string]map[*Conn]struct{} // signed-in user id -> sockets
+	watchers map[string]map[*Conn]struct{} // watched user id -> watching sockets
+}
+
+type channelShard struct {
+	mu       sync.RWMutex
+	channels map[string]*channel
+}
+
+func newAppState(id string, seed maphash.Seed) *appState {
+	a := &appState{
+		id:       id,
+		seed:     seed,
+		sockets:  make(map[*Conn]struct{}),
+		users:    make(map[string]map[*Conn]struct{}),
+		watchers: make(map[string]map[*Conn]struct{}),
+	}
+	for i := range a.shards {
+		a.shards[i].channels = make(map[string]*channel)
+	}
+	return a
+}
+
+func (a *appState) shard(name string) *channelShard {
+	return &a.shards[maphash.String(a.seed, name)%shardCount]
+}
+
+// channel returns the channel if it exists (has subscribers).
+func (a *appState) channel(name string) *channel {
+	s := a.shard(name)
+	s.mu.RLock()
+	ch := s.channels[name]
+	s.mu.RUnlock()
+	return ch
+}
+
+func (a *appState) addSocket(c *Conn) {
+	a.socketsMu.Lock()
+	a.sockets[c] = struct{}{}
+	a.socketsMu.Unlock()
+}
+
+func (a *appState) removeSocket(c *Conn) {
+	a.socketsMu.Lock()
+	delete(a.sockets, c)
+	a.socketsMu.Unlock()
+}
+
+func (a *appState) allConns() []*Conn {
+	a.socketsMu.Lock()
+	defer a.socketsMu.Unlock()
+	out := make([]*Conn, 0, len(a.sockets))
+	for c := range a.sockets {
+		out = append(out, c)
+	}
+	return out
+}
+
+// channelNames returns the occupied channels with the given prefix.
+func (a *appState) channelNames(prefix string) []*channel {
+	var out []*channel
+	for i := range a.shards {
+		s := &a.shards[i]
+		s.mu.RLock()
+		for name, ch := range s.channels {
+			if strings.HasPrefix(name, prefix) {
+				out = append(out, ch)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return out
+}
+
+// channel is one occupied channel.
+type channel struct {
+	name string
+	kind protocol.Channel
+
+	mu      sync.RWMutex
+	subs    map[*Conn]struct{}
+	members map[string]*member // presence only
+
+	// Subscription count events are throttled on large channels.
+	countMu       sync.Mutex
+	countLastSent time.Time
+	countPending  bool
+}
+
+type member struct {
+	sockets int
+	info    json.RawMessage
+}
+
+// subscribers returns the number of sockets subscribed.
+func (ch *channel) subscribers() int {
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
+	return len(ch.subs)
+}
+
+// userCount returns the number of distinct presence users.
+func (ch *channel) userCount() int {
+	ch.mu.RLock()
+	defer ch.mu.RUnlock()
+	return len(ch.members)
+}
+
+// userIDs returns the presence user ids, sorted.
+func (ch *channel) userIDs() []string {
+	ch.mu.RLock()
+	ids := make([]string, 0, len(ch.members))
+	for id := range ch.members {
+		ids = append(ids, id)
+	}
+	ch.mu.RUnlock()
+	sort.Strings(ids)
+	return ids
+}
+
+// broadcast queues frame to every subscriber but except. The lock is held
+// only to enqueue, which never blocks.
+func (ch *channel) broadcast(frame []byte, except *Conn) int {
+	n := 0
+	ch.mu.RLock()
+	for c := range ch.subs {
+		if c != except && c.send(frame) {
+			n++
+		}
+	}
+	ch.mu.RUnlock()
+	return n
+}
+
+// presenceData encodes {"presence":{"ids":[...],"hash":{...},"count":n}}.
+// The caller holds ch.mu.
+func (ch *channel) presenceDataLocked() string {
+	ids := make([]string, 0, len(ch.members))
+	for id := range ch.members {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	buf := make([]byte, 0, 64+len(ids)*48)
+	buf = append(buf, `{"presence":{"ids":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = protocol.AppendString(buf, id)
+	}
+	buf = append(buf, `],"hash":{`...)
+	for i, id := range ids {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = protocol.AppendString(buf, id)
+		buf = append(buf, ':')
+		if info := ch.members[id].info; len(info) > 0 {
+			buf = append(buf, info...)
+		} else {
+			buf = append(buf, "null"...)
+		}
+	}
+	buf = append(buf, `},"count":`...)
+	buf = strconv.AppendInt(buf, int64(len(ids)), 10)
+	buf = append(buf, "}}"...)
+	return string(buf)
+}

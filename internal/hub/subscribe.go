@@ -1,0 +1,261 @@
+package hub
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/protocol"
+)
+
+var emptySucceeded = "{}"
+
+// subscribe adds c to a channel, answering and broadcasting under the
+// channel lock so every socket sees membership changes in one order.
+func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenceJoin) {
+	app := c.app
+	presenceUser := ""
+	if pm != nil {
+		presenceUser = pm.userID
+	}
+
+	c.subMu.Lock()
+	prevUser, already := c.subs[name]
+	c.subMu.Unlock()
+	if already && prevUser != presenceUser {
+		// Re-subscribing as another presence user: leave first.
+		h.unsubscribe(c, name)
+		already = false
+	}
+
+	s := c.state.shard(name)
+	s.mu.Lock()
+	ch := s.channels[name]
+	created := ch == nil
+	if created {
+		ch = &channel{name: name, kind: kind, subs: make(map[*Conn]struct{})}
+		if kind.Kind == protocol.Presence {
+			ch.members = make(map[string]*member)
+		}
+		s.channels[name] = ch
+	}
+	ch.mu.Lock()
+	s.mu.Unlock()
+
+	memberAdded := false
+	if pm != nil && !already {
+		m := ch.members[pm.userID]
+		if m == nil {
+			limit := app.MaxPresenceMembersPerChannel
+			if limit <= 0 {
+				limit = defaultMaxPresenceMembers
+			}
+			if len(ch.members) >= limit {
+				empty := len(ch.subs) == 0
+				ch.mu.Unlock()
+				if empty {
+					h.dropIfEmpty(c.state, ch)
+				}
+				c.rejectSubscription(name, protocol.CodeOverCapacity, "LimitReached",
+					"The maximum number of members in this channel ("+strconv.Itoa(limit)+") is reached", protocol.CodeOverCapacity)
+				return
+			}
+			m = &member{info: pm.info}
+			ch.members[pm.userID] = m
+			memberAdded = true
+		}
+		m.sockets++
+	}
+	_, wasSub := ch.subs[c]
+	ch.subs[c] = struct{}{}
+	subCount := len(ch.subs)
+	occupied := !wasSub && subCount == 1
+
+	// Record the subscription before answering, so a client event sent
+	// right after subscription_succeeded is accepted.
+	c.subMu.Lock()
+	if c.subs == nil {
+		c.subs = make(map[string]string, 4)
+	}
+	c.subs[name] = presenceUser
+	c.subMu.Unlock()
+
+	data := emptySucceeded
+	if pm != nil {
+		data = ch.presenceDataLocked()
+	}
+	c.send(protocol.Event(protocol.EventSubscriptionSucceeded, name, data, ""))
+	if memberAdded {
+		added := `{"user_id":` + string(protocol.AppendString(nil, pm.userID))
+		if len(pm.info) > 0 {
+			added += `,"user_info":` + string(pm.info)
+		}
+		added += "}"
+		frame := protocol.Event(protocol.EventMemberAdded, name, added, "")
+		for o := range ch.subs {
+			if o != c {
+				o.send(frame)
+			}
+		}
+	}
+	ch.mu.Unlock()
+
+	if kind.Cache {
+		h.sendCached(c, name)
+	}
+	if !wasSub {
+		h.subscriptionCountChanged(app, ch, subCount)
+	}
+	if occupied {
+		h.emit(app, WebhookEvent{Name: HookChannelOccupied, Channel: name})
+	}
+	if memberAdded {
+		h.emit(app, WebhookEvent{Name: HookMemberAdded, Channel: name, UserID: pm.userID})
+	}
+}
+
+// unsubscribe removes c from a channel; unknown channels are ignored.
+func (h *Hub) unsubscribe(c *Conn, name string) {
+	c.subMu.Lock()
+	presenceUser, ok := c.subs[name]
+	delete(c.subs, name)
+	c.subMu.Unlock()
+	if !ok {
+		return
+	}
+	s := c.state.shard(name)
+	s.mu.Lock()
+	ch := s.channels[name]
+	if ch == nil {
+		s.mu.Unlock()
+		return
+	}
+	ch.mu.Lock()
+	_, wasSub := ch.subs[c]
+	delete(ch.subs, c)
+	subCount := len(ch.subs)
+	vacated := wasSub && subCount == 0
+	if vacated {
+		delete(s.channels, name)
+	}
+	s.mu.Unlock()
+
+	memberRemoved := false
+	if presenceUser != "" && ch.members != nil {
+		if m := ch.members[presenceUser]; m != nil {
+			m.sockets--
+			if m.sockets <= 0 {
+				delete(ch.members, presenceUser)
+				memberRemoved = true
+				data := `{"user_id":` + string(protocol.AppendString(nil, presenceUser)) + "}"
+				frame := protocol.Event(protocol.EventMemberRemoved, name, data, "")
+				for o := range ch.subs {
+					o.send(frame)
+				}
+			}
+		}
+	}
+	ch.mu.Unlock()
+
+	app := c.app
+	if wasSub && !vacated {
+		h.subscriptionCountChanged(app, ch, subCount)
+	}
+	if memberRemoved {
+		h.emit(app, WebhookEvent{Name: HookMemberRemoved, Channel: name, UserID: presenceUser})
+	}
+	if vacated {
+		h.emit(app, WebhookEvent{Name: HookChannelVacated, Channel: name})
+	}
+}
+
+// dropIfEmpty removes a channel that a failed subscription created.
+func (h *Hub) dropIfEmpty(a *appState, ch *channel) {
+	s := a.shard(ch.name)
+	s.mu.Lock()
+	ch.mu.RLock()
+	if len(ch.subs) == 0 && s.channels[ch.name] == ch {
+		delete(s.channels, ch.name)
+	}
+	ch.mu.RUnlock()
+	s.mu.Unlock()
+}
+
+// subscriptionCountChanged sends pusher_internal:subscription_count to a
+// non-presence channel's subscribers when the app enables it, at most
+// every 5 s on channels of more than 100 subscribers, and fires the
+// subscription_count webhook.
+func (h *Hub) subscriptionCountChanged(app *appmanager.App, ch *channel, count int) {
+	if ch.kind.Kind == protocol.Presence {
+		return
+	}
+	if !app.EnableSubscriptionCountEvents && !h.wantsHook(app, HookSubscriptionCount) {
+		return
+	}
+	const window = 5 * time.Second
+	if count > 100 {
+		ch.countMu.Lock()
+		now := h.cfg.Now()
+		if wait := window - now.Sub(ch.countLastSent); wait > 0 {
+			if !ch.countPending {
+				ch.countPending = true
+				time.AfterFunc(wait, func() {
+					ch.countMu.Lock()
+					ch.countPending = false
+					ch.countMu.Unlock()
+					h.sendSubscriptionCount(app, ch, ch.subscribers())
+				})
+			}
+			ch.countMu.Unlock()
+			return
+		}
+		ch.countLastSent = now
+		ch.countMu.Unlock()
+	}
+	h.sendSubscriptionCount(app, ch, count)
+}
+
+func (h *Hub) sendSubscriptionCount(app *appmanager.App, ch *channel, count int) {
+	if count == 0 {
+		return
+	}
+	if app.EnableSubscriptionCountEvents {
+		data := `{"subscription_count":` + strconv.Itoa(count) + "}"
+		ch.broadcast(protocol.Event(protocol.EventSubscriptionCount, ch.name, data, ""), nil)
+	}
+	h.emit(app, WebhookEvent{Name: HookSubscriptionCount, Channel: ch.name, SubscriptionCount: count})
+}
+
+// sendCached sends a cache channel's last event to a new subscriber, or
+// pusher:cache_miss (and the cache_miss webhook, once per miss period
+// across all subscribers).
+func (h *Hub) sendCached(c *Conn, name string) {
+	if h.cfg.Cache == nil {
+		c.send(protocol.EventNoData(protocol.EventCacheMiss, name))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	e, err := h.cfg.Cache.Get(ctx, cacheKey(c.app.ID, name))
+	if err == nil {
+		if ev, ok := decodeCached(e.Value); ok {
+			c.send(protocol.Event(ev.Event, name, ev.Data, ""))
+			return
+		}
+	}
+	c.send(protocol.EventNoData(protocol.EventCacheMiss, name))
+	if !h.wantsHook(c.app, HookCacheMiss) {
+		return
+	}
+	first, err := h.cfg.Cache.Add(ctx, cacheKey(c.app.ID, name)+":miss", []byte{1}, 5*time.Second)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "cache_miss de-duplication failed",
+			slog.String("app_id", c.app.ID), slog.String("channel", name), slog.Any("error", err))
+		first = true // better a duplicate webhook than a lost one
+	}
+	if first {
+		h.emit(c.app, WebhookEvent{Name: HookCacheMiss, Channel: name})
+	}
+}

@@ -1,0 +1,131 @@
+package protocol
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendEvent appends a server-to-client frame
+// {"event":E,"channel":C,"data":"D","user_id":U} to buf. data is sent as a
+// JSON string, as the protocol requires; empty channel and userID are
+// omitted. It is the one encoder for every broadcast, so a frame is built
+// once and shared by all recipients.
+func AppendEvent(buf []byte, event, channel, data, userID string) []byte {
+	buf = append(buf, `{"event":`...)
+	buf = AppendString(buf, event)
+	if channel != "" {
+		buf = append(buf, `,"channel":`...)
+		buf = AppendString(buf, channel)
+	}
+	buf = append(buf, `,"data":`...)
+	buf = AppendString(buf, data)
+	if userID != "" {
+		buf = append(buf, `,"user_id":`...)
+		buf = AppendString(buf, userID)
+	}
+	return append(buf, '}')
+}
+
+// Event returns the frame AppendEvent builds, in a new slice.
+func Event(event, channel, data, userID string) []byte {
+	n := len(event) + len(channel) + len(data) + len(userID) + 48
+	return AppendEvent(make([]byte, 0, n+n/8), event, channel, data, userID)
+}
+
+// EventNoData returns {"event":E,"channel":C} (pusher:cache_miss).
+func EventNoData(event, channel string) []byte {
+	buf := AppendString([]byte(`{"event":`), event)
+	buf = append(buf, `,"channel":`...)
+	buf = AppendString(buf, channel)
+	return append(buf, '}')
+}
+
+// Error returns a pusher:error frame. Its data is an object
+// {"code":C,"message":M}, the one exception to string data; code 0 is sent
+// as null.
+func Error(code int, message, channel string) []byte {
+	buf := []byte(`{"event":"pusher:error",`)
+	if channel != "" {
+		buf = append(buf, `"channel":`...)
+		buf = AppendString(buf, channel)
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"data":{"code":`...)
+	if code == 0 {
+		buf = append(buf, "null"...)
+	} else {
+		buf = strconv.AppendInt(buf, int64(code), 10)
+	}
+	buf = append(buf, `,"message":`...)
+	buf = AppendString(buf, message)
+	return append(buf, "}}"...)
+}
+
+// SubscriptionError returns soketi's channel-scoped
+// pusher:subscription_error frame, which pusher-js delivers to
+// channel.bind('pusher:subscription_error').
+func SubscriptionError(channel, typ, message string, status int) []byte {
+	buf := []byte(`{"event":"pusher:subscription_error","channel":`)
+	buf = AppendString(buf, channel)
+	buf = append(buf, `,"data":{"type":`...)
+	buf = AppendString(buf, typ)
+	buf = append(buf, `,"error":`...)
+	buf = AppendString(buf, message)
+	buf = append(buf, `,"status":`...)
+	buf = strconv.AppendInt(buf, int64(status), 10)
+	return append(buf, "}}"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json does.
+func AppendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but break JavaScript source;
+		// escape them as encoding/json does.
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

