@@ -42,7 +42,10 @@ func TestPublicSubscribeAndPublish(t *testing.T) {
 	a.SendJSON(t, map[string]any{"event": "pusher:unsubscribe", "data": map[string]string{"channel": "news"}})
 	b.Send(t, `{"event":"pusher:ping","data":{}}`)
 	b.Expect(t, "pusher:pong")
-	waitFor(t, func() bool { ch, _ := s.Channel(context.Background(), testID, "news"); return ch.SubscriptionCount == 1 })
+	waitFor(t, func() bool {
+		ch, _ := s.Channel(context.Background(), testID, "news")
+		return ch.SubscriptionCount == 1
+	})
 	trigger(t, s, "second", "2", "news")
 	b.Expect(t, "second")
 	a.ExpectNone(t, "second", 200*time.Millisecond)

@@ -61,10 +61,10 @@ type config struct {
 	webhookBatchSize int
 	webhookDelay     time.Duration
 
-	limiter        ratelimit.Limiter
+	limiter           ratelimit.Limiter
 	limiterFailClosed bool
-	apiLimit       *RateLimit
-	wsLimit        *RateLimit
+	apiLimit          *RateLimit
+	wsLimit           *RateLimit
 
 	now func() time.Time
 }
@@ -174,7 +174,9 @@ func WithOutboundQueue(n int) Option { return func(c *config) { c.outboundQueue 
 
 // WithSlowConsumerPolicy sets what happens when a socket's outbound queue
 // is full (default CloseSlowConsumer).
-func WithSlowConsumerPolicy(p SlowConsumerPolicy) Option { return func(c *config) { c.slowConsumer = p } }
+func WithSlowConsumerPolicy(p SlowConsumerPolicy) Option {
+	return func(c *config) { c.slowConsumer = p }
+}
 
 // WithUserAuthenticationTimeout sets how long a socket of an app with user
 // authentication enabled may stay signed out before it is closed with

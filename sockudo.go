@@ -13,8 +13,8 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
 	"github.com/sockudo-go/sockudo/internal/hub"
-	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
 	"github.com/sockudo-go/sockudo/ratelimit"
+	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
 )
 
 // Server is a Pusher protocol 7 server. It is an http.Handler serving

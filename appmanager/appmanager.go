@@ -4,26 +4,110 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 )
 
 // ErrNotFound is returned (possibly wrapped) by a Manager when no app has the
-// requested id or key.
+// requested id or key, and by a Writer updating or deleting an absent app.
 var ErrNotFound = errors.New("appmanager: app not found")
+
+// ErrExists is returned (possibly wrapped) by Writer.CreateApp when another
+// app already has the id or the key, and by Writer.UpdateApp when the new
+// key belongs to another app.
+var ErrExists = errors.New("appmanager: app already exists")
+
+// ErrInvalidApp is matched (with errors.Is) by every error that reports an
+// unusable app: a malformed stored row or JSON document, a negative or
+// out-of-range limit, a missing credential. It is never ErrNotFound: the app
+// exists but cannot be served until it is fixed.
+var ErrInvalidApp = errors.New("appmanager: invalid app")
+
+// MaxLimit is the largest value a numeric limit may hold. It is the range of
+// the INTEGER columns of Sockudo's PostgreSQL schema.
+const MaxLimit = math.MaxInt32
+
+// InvalidAppError reports an unusable app, naming the app and the field.
+// It matches ErrInvalidApp with errors.Is.
+type InvalidAppError struct {
+	// AppID is the app's id; it may be empty when the id itself is missing.
+	AppID string
+	// Field is the JSON or column name of the bad value, such as
+	// "max_connections", "webhooks" or "policy.limits.max_connections".
+	Field string
+	// Err describes the problem.
+	Err error
+}
+
+func (e *InvalidAppError) Error() string {
+	var b strings.Builder
+	b.WriteString("appmanager: app ")
+	b.WriteString(strconv.Quote(e.AppID))
+	if e.Field != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Field)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause.
+func (e *InvalidAppError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrInvalidApp.
+func (e *InvalidAppError) Is(target error) bool { return target == ErrInvalidApp }
+
+func invalid(id, field, format string, args ...any) error {
+	return &InvalidAppError{AppID: id, Field: field, Err: fmt.Errorf(format, args...)}
+}
 
 // Manager finds applications by id or key. Implementations must be safe for
 // concurrent use. A lookup for an absent app returns an error that matches
 // ErrNotFound with errors.Is; any other error means the backend could not
 // answer and the caller should treat the app as temporarily unavailable.
+// A driver returns a new *App on every call, for the caller to keep or
+// modify.
 type Manager interface {
 	// FindByID returns the app with the given id.
 	FindByID(ctx context.Context, id string) (*App, error)
-	// FindByKey returns the app with the given key.
+	// FindByKey returns the app with the given key. Keys compare exactly
+	// (case-sensitively), whatever the backend's collation.
 	FindByKey(ctx context.Context, key string) (*App, error)
+}
+
+// Lister is implemented by a Manager that can enumerate its apps. A host
+// finds it with a type assertion.
+type Lister interface {
+	// ListApps returns every app, enabled or not, sorted by id.
+	ListApps(ctx context.Context) ([]App, error)
+}
+
+// Writer is implemented by a Manager whose apps can be managed from Go. A
+// host finds it with a type assertion. Each method validates the app first
+// (see App.Validate). A server that caches apps sees a change once its cache
+// entry expires or is invalidated.
+type Writer interface {
+	// CreateApp stores a new app. It fails with ErrExists when another app
+	// has the same id or key.
+	CreateApp(ctx context.Context, app App) error
+	// UpdateApp replaces the app with app.ID. It fails with ErrNotFound when
+	// there is none and with ErrExists when app.Key belongs to another app.
+	UpdateApp(ctx context.Context, app App) error
+	// DeleteApp removes the app with the id. It fails with ErrNotFound when
+	// there is none.
+	DeleteApp(ctx context.Context, id string) error
 }
 
 // App holds an application's credentials and per-app settings. The JSON
 // names are Sockudo's flat app fields. A zero numeric limit means "use the
 // server default" (or "unlimited" where the server has no default).
+//
+// App decodes from JSON in both of Sockudo's shapes (see UnmarshalJSON)
+// and encodes in the flat one.
 type App struct {
 	ID      string `json:"id"`
 	Key     string `json:"key"`
@@ -69,7 +153,8 @@ type Webhook struct {
 	LambdaFunction string `json:"lambda_function,omitempty"`
 	// EventTypes limits the target to these event names (channel_occupied,
 	// member_added, ...). Empty means every event.
-	EventTypes []string `json:"event_types,omitempty"`
+	// It is always encoded, as [] when empty, because Sockudo requires it.
+	EventTypes []string `json:"event_types"`
 	// Filter limits the target to matching channels.
 	Filter *WebhookFilter `json:"filter,omitempty"`
 	// Headers are added to every request to the target.
@@ -83,44 +168,55 @@ type WebhookFilter struct {
 	ChannelPattern string `json:"channel_pattern,omitempty"`
 }
 
-// Validate reports the first field of a that makes it unusable, naming the
-// app and the field.
+// Validate reports the first field of a that makes it unusable as an
+// *InvalidAppError naming the app and the field: an empty id, key or secret,
+// a limit below zero or above MaxLimit, or a webhook with neither url nor
+// lambda_function.
 func (a *App) Validate() error {
 	switch {
 	case a.ID == "":
-		return errors.New("appmanager: app has an empty id")
+		return invalid("", "id", "empty")
 	case a.Key == "":
-		return fmt.Errorf("appmanager: app %q: empty key", a.ID)
+		return invalid(a.ID, "key", "empty")
 	case a.Secret == "":
-		return fmt.Errorf("appmanager: app %q: empty secret", a.ID)
+		return invalid(a.ID, "secret", "empty")
 	}
-	limits := []struct {
-		name string
-		v    int
-	}{
-		{"max_connections", a.MaxConnections},
-		{"max_backend_events_per_second", a.MaxBackendEventsPerSecond},
-		{"max_client_events_per_second", a.MaxClientEventsPerSecond},
-		{"max_read_requests_per_second", a.MaxReadRequestsPerSecond},
-		{"max_presence_members_per_channel", a.MaxPresenceMembersPerChannel},
-		{"max_presence_member_size_in_kb", a.MaxPresenceMemberSizeInKB},
-		{"max_channel_name_length", a.MaxChannelNameLength},
-		{"max_event_channels_at_once", a.MaxEventChannelsAtOnce},
-		{"max_event_name_length", a.MaxEventNameLength},
-		{"max_event_payload_in_kb", a.MaxEventPayloadInKB},
-		{"max_event_batch_size", a.MaxEventBatchSize},
-	}
-	for _, l := range limits {
-		if l.v < 0 {
-			return fmt.Errorf("appmanager: app %q: %s is negative (%d)", a.ID, l.name, l.v)
+	for _, l := range a.limits() {
+		if *l.v < 0 {
+			return invalid(a.ID, l.name, "negative (%d)", *l.v)
+		}
+		if *l.v > MaxLimit {
+			return invalid(a.ID, l.name, "%d is above the maximum %d", *l.v, MaxLimit)
 		}
 	}
 	for i, w := range a.Webhooks {
 		if w.URL == "" && w.LambdaFunction == "" {
-			return fmt.Errorf("appmanager: app %q: webhooks[%d] has neither url nor lambda_function", a.ID, i)
+			return invalid(a.ID, fmt.Sprintf("webhooks[%d]", i), "neither url nor lambda_function")
 		}
 	}
 	return nil
+}
+
+type limitField struct {
+	name string
+	v    *int
+}
+
+// limits lists the numeric limits of a with their JSON names.
+func (a *App) limits() [11]limitField {
+	return [11]limitField{
+		{"max_connections", &a.MaxConnections},
+		{"max_backend_events_per_second", &a.MaxBackendEventsPerSecond},
+		{"max_client_events_per_second", &a.MaxClientEventsPerSecond},
+		{"max_read_requests_per_second", &a.MaxReadRequestsPerSecond},
+		{"max_presence_members_per_channel", &a.MaxPresenceMembersPerChannel},
+		{"max_presence_member_size_in_kb", &a.MaxPresenceMemberSizeInKB},
+		{"max_channel_name_length", &a.MaxChannelNameLength},
+		{"max_event_channels_at_once", &a.MaxEventChannelsAtOnce},
+		{"max_event_name_length", &a.MaxEventNameLength},
+		{"max_event_payload_in_kb", &a.MaxEventPayloadInKB},
+		{"max_event_batch_size", &a.MaxEventBatchSize},
+	}
 }
 
 // Clone returns a deep copy of a, so callers may keep or modify it freely.

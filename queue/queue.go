@@ -21,11 +21,20 @@ type Queue interface {
 	// Consume runs h on jobs, with the driver's configured concurrency,
 	// until ctx is cancelled or the queue is closed; it then waits for
 	// running handlers to return. A handler error leads to redelivery after
-	// a back-off (see RetryAfter and Permanent).
+	// a back-off (see RetryAfter and Permanent). The context passed to h is
+	// cancelled when ctx is or when the queue is closed. Consume returns
+	// ctx.Err() after cancellation and ErrClosed after Close (at once when
+	// the queue is already closed); any other error means it could not
+	// start. Several Consume calls may run at once, on one queue or on
+	// several queues sharing a backend: each job goes to one of them.
 	Consume(ctx context.Context, h Handler) error
 	// Close stops consumers and releases resources held by the queue (not
-	// the client the host passed in). In-flight jobs are either finished or
-	// left to be redelivered; none is lost.
+	// the client the host passed in). It does not wait for running
+	// handlers (Consume does): their outcome is not recorded, so their
+	// jobs come back like those of a consumer that died. In-flight jobs are
+	// thus either finished or left to be redelivered; none is lost, except
+	// by drivers that document it (an in-process queue loses everything).
+	// Close is idempotent.
 	Close() error
 }
 

@@ -2,6 +2,60 @@
 // HTTP API, WebSocket connection attempts and per-app event budgets.
 //
 // Drivers live in subpackages: memory (in-process, bounded whatever the
-// number of keys) and redis (atomic scripts, standalone or Cluster). The
-// conformance suite in ratelimittest is the contract every driver must pass.
+// number of keys) and redis (one atomic script per decision, standalone,
+// Sentinel or Cluster). The conformance suite in ratelimittest is the
+// contract every driver must pass.
+//
+// # Algorithm: fixed window
+//
+// Every driver counts with the same fixed-window rules, so that a
+// Result means the same thing whatever the backend:
+//
+//   - A key has at most one open window. It opens at the first allowed call
+//     after the previous window ended and lasts the Window of that call.
+//   - A call of cost c under Limit l is allowed when the units already used
+//     in the open window plus c are at most l.Max. An allowed call adds c to
+//     the window's count; a denied call changes nothing.
+//   - Result.Limit is l.Max, Result.Remaining is l.Max minus the units used
+//     (never below zero), Result.ResetAt is the end of the open window, and
+//     a denied call gets RetryAfter = ResetAt minus now. A cost above l.Max
+//     can never be allowed: it is denied without touching the key, and when
+//     no window is open it reports ResetAt = now and RetryAfter = l.Window.
+//
+// A fixed window is exact (at most Max units pass in any one window, also
+// under concurrency and across processes), needs one counter per key and
+// gives the X-RateLimit-Reset header an obvious meaning. Its known cost is
+// that up to 2×Max units can pass in a short time across a window boundary;
+// Sockudo's memory driver and soketi behave the same way.
+//
+// Different Limits on one key share the key's count: each call is judged
+// against its own Max, and the window's length is the one of the call that
+// opened it. So after 5 units under {Max: 10}, a call under {Max: 3} is
+// denied and a call under {Max: 20} is allowed with 14 remaining. Changing
+// an app's limit therefore takes effect at once, without resetting its
+// usage. Callers that want independent budgets use different keys.
+//
+// # Failure policy
+//
+// A shared limiter can fail (Redis unreachable). Guard wraps any Limiter
+// and answers by policy instead of returning the error: fail open (allow,
+// the default) or fail closed (deny). It logs when the limiter starts
+// failing and when it recovers, and counts the failed calls in Stats,
+// which a server exposes on its health endpoint and metrics.
+//
+// # Intended use in the server
+//
+//   - HTTP API and WebSocket upgrades, per client IP: the server's
+//     middleware (internal/ratelimithttp) calls Allow with cost 1 under keys
+//     such as "api:" + ip and "websocket_connect:" + ip, with the limits of
+//     rate_limiter.api_rate_limit and rate_limiter.websocket_rate_limit, on
+//     the configured driver wrapped in a Guard.
+//   - Per-app budgets shared by the cluster: max_backend_events_per_second
+//     as Limit{Max: n, Window: time.Second} under "app:" + id + ":events"
+//     with cost = the number of events times channels of the request, and
+//     max_read_requests_per_second likewise under "app:" + id + ":reads"
+//     with cost 1. These use the configured (possibly shared) driver.
+//   - Client events per socket (max_client_events_per_second, over the
+//     app's decay_seconds): the socket lives on one node, so a local memory
+//     limiter keyed by socket id is enough and never costs a network trip.
 package ratelimit

@@ -351,4 +351,3 @@ func (h *Hub) AppIDs() []string {
 	}
 	return ids
 }
-

@@ -59,7 +59,9 @@ func Classify(name string) Channel {
 }
 
 // NeedsAuth reports whether subscribing needs a signature.
-func (c Channel) NeedsAuth() bool { return c.Kind == Private || c.Kind == Encrypted || c.Kind == Presence }
+func (c Channel) NeedsAuth() bool {
+	return c.Kind == Private || c.Kind == Encrypted || c.Kind == Presence
+}
 
 // ErrInvalidChannel is wrapped by the errors of ValidateChannelName.
 var ErrInvalidChannel = errors.New("invalid channel name")
