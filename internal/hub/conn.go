@@ -325,6 +325,7 @@ func (c *Conn) cleanup() {
 	c.hub.signOut(c)
 	c.state.removeSocket(c)
 	c.state.conns.Add(-1)
+	c.state.disconnected.Add(1)
 	c.hub.conns.Add(-1)
 	c.hub.wg.Done()
 }

@@ -20,6 +20,7 @@ const (
 
 // handle dispatches one client frame.
 func (c *Conn) handle(frame []byte) {
+	c.state.received.Add(1)
 	m, err := protocol.Decode(frame)
 	if err != nil {
 		c.sendError(protocol.CodeInvalidMessage, "Invalid message format: "+err.Error(), "")
@@ -203,7 +204,7 @@ func (c *Conn) handleClientEvent(m *protocol.Message) {
 	if ch == nil {
 		return
 	}
-	ch.broadcast(protocol.Event(name, channel, data, userID), c)
+	c.state.delivered.Add(uint64(ch.broadcast(protocol.Event(name, channel, data, userID), c)))
 	c.hub.emit(c.app, WebhookEvent{Name: HookClientEvent, Channel: channel, Event: name, Data: data, SocketID: c.id, UserID: userID})
 }
 

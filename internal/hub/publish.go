@@ -66,6 +66,9 @@ func (h *Hub) Publish(ctx context.Context, app *appmanager.App, req PublishReque
 		return nil, err
 	}
 	state := h.lookupApp(app.ID)
+	if state != nil {
+		state.published.Add(1)
+	}
 	for _, name := range req.Channels {
 		kind := protocol.Classify(name)
 		if kind.Cache {
@@ -77,14 +80,14 @@ func (h *Hub) Publish(ctx context.Context, app *appmanager.App, req PublishReque
 		frame := protocol.Event(req.Name, name, req.Data, "")
 		if kind.Kind == protocol.ServerToUser {
 			for _, c := range state.userConns(strings.TrimPrefix(name, protocol.PrefixServerToUser)) {
-				if c.id != req.SocketID {
-					c.send(frame)
+				if c.id != req.SocketID && c.send(frame) {
+					state.delivered.Add(1)
 				}
 			}
 			continue
 		}
 		if ch := state.channel(name); ch != nil {
-			ch.broadcastExcept(frame, req.SocketID)
+			state.delivered.Add(uint64(ch.broadcastExcept(frame, req.SocketID)))
 		}
 	}
 	if req.Info == 0 {
@@ -102,18 +105,19 @@ func (h *Hub) Publish(ctx context.Context, app *appmanager.App, req PublishReque
 }
 
 // broadcastExcept is broadcast excluding the socket with the given id.
-func (ch *channel) broadcastExcept(frame []byte, socketID string) {
+func (ch *channel) broadcastExcept(frame []byte, socketID string) int {
 	if socketID == "" {
-		ch.broadcast(frame, nil)
-		return
+		return ch.broadcast(frame, nil)
 	}
+	n := 0
 	ch.mu.RLock()
 	for c := range ch.subs {
-		if c.id != socketID {
-			c.send(frame)
+		if c.id != socketID && c.send(frame) {
+			n++
 		}
 	}
 	ch.mu.RUnlock()
+	return n
 }
 
 func (h *Hub) channelInfo(state *appState, name string, info Info) ChannelInfo {
@@ -315,11 +319,16 @@ func (h *Hub) storeCached(ctx context.Context, app *appmanager.App, channel, eve
 	}
 }
 
-// Stats is a snapshot of one app's registry on this node.
+// Stats is a snapshot of one app's registry and counters on this node.
 type Stats struct {
-	Connections int
-	Channels    int
-	Users       int
+	Connections  int
+	Channels     int
+	Users        int
+	Connected    uint64
+	Disconnected uint64
+	Received     uint64
+	Delivered    uint64
+	Published    uint64
 }
 
 // AppStats returns a snapshot for the app with the given id.
@@ -328,7 +337,14 @@ func (h *Hub) AppStats(appID string) Stats {
 	if a == nil {
 		return Stats{}
 	}
-	st := Stats{Connections: int(a.conns.Load())}
+	st := Stats{
+		Connections:  int(a.conns.Load()),
+		Connected:    a.connected.Load(),
+		Disconnected: a.disconnected.Load(),
+		Received:     a.received.Load(),
+		Delivered:    a.delivered.Load(),
+		Published:    a.published.Load(),
+	}
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.mu.RLock()

@@ -23,6 +23,13 @@ type appState struct {
 	conns  atomic.Int64
 	shards [shardCount]channelShard
 
+	// Counters read by Stats; added to once per event, not per byte.
+	connected    atomic.Uint64
+	disconnected atomic.Uint64
+	received     atomic.Uint64
+	delivered    atomic.Uint64
+	published    atomic.Uint64
+
 	socketsMu sync.Mutex
 	sockets   map[*Conn]struct{}
 
@@ -147,8 +154,8 @@ func (ch *channel) userIDs() []string {
 	return ids
 }
 
-// broadcast queues frame to every subscriber but except. The lock is held
-// only to enqueue, which never blocks.
+// broadcast queues frame to every subscriber but except and returns how
+// many took it. The lock is held only to enqueue, which never blocks.
 func (ch *channel) broadcast(frame []byte, except *Conn) int {
 	n := 0
 	ch.mu.RLock()

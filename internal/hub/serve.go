@@ -97,6 +97,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		reject(protocol.CodeOverQuota, protocol.ReasonOverQuota)
 		return
 	}
+	state.connected.Add(1)
 	h.conns.Add(1)
 	h.wg.Add(1)
 
