@@ -13,6 +13,7 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
 )
@@ -27,6 +28,7 @@ type Server struct {
 	apps    appmanager.Manager // cached
 	api     http.Handler
 	limiter ratelimit.Limiter
+	wsRule  *ratelimithttp.Rule
 
 	closed   atomic.Bool
 	stopOnce sync.Once
@@ -72,7 +74,11 @@ func (s *Server) init() error {
 		}
 		limiter = l
 	}
-	s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
+	if g, ok := limiter.(*ratelimit.Guard); ok {
+		s.limiter = g // the host chose its failure policy
+	} else {
+		s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
+	}
 
 	hc := hub.Config{
 		Logger:          s.log,

@@ -10,6 +10,8 @@ import (
 	"github.com/sockudo-go/sockudo/internal/httpapi"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/protocol"
+	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
+	"github.com/sockudo-go/sockudo/ratelimit"
 )
 
 // cacheApps puts the in-process app cache in front of m.
@@ -48,12 +50,33 @@ func (s *Server) initAPI() error {
 		return fmt.Errorf("sockudo: %w", err)
 	}
 	s.api = api
+	if rule := s.rule(s.cfg.apiLimit, "api:"); rule != nil {
+		s.api = ratelimithttp.Middleware(*rule, api)
+	}
+	s.wsRule = s.rule(s.cfg.wsLimit, "ws:")
 	return nil
 }
 
-// allowConnection applies the per-IP connection rate limit.
+// allowConnection applies the per-IP connection rate limit, answering 429
+// before the upgrade when it is exceeded.
 func (s *Server) allowConnection(w http.ResponseWriter, r *http.Request) bool {
-	return true
+	if s.wsRule == nil {
+		return true
+	}
+	return s.wsRule.Check(w, r)
+}
+
+// rule builds the per-IP rule of a RateLimit option, or nil.
+func (s *Server) rule(l *RateLimit, prefix string) *ratelimithttp.Rule {
+	if l == nil {
+		return nil
+	}
+	return &ratelimithttp.Rule{
+		Limiter:   s.limiter,
+		Limit:     ratelimit.Limit{Max: l.Max, Window: l.Window},
+		KeyPrefix: prefix,
+		TrustHops: l.TrustHops,
+	}
 }
 
 func appendJSONString(b []byte, s string) []byte { return protocol.AppendString(b, s) }

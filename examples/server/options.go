@@ -8,5 +8,18 @@ import (
 // webhookOptions turns the webhooks section into server options.
 func webhookOptions(c *webhooksConfig) []sockudo.Option { return nil }
 
-// rateLimitOptions turns the rate limiter section into server options.
-func rateLimitOptions(c *rateLimiterConfig, l ratelimit.Limiter) []sockudo.Option { return nil }
+// rateLimitOptions turns the rate limiter section into server options; l
+// is nil when rate limiting is off.
+func rateLimitOptions(c *rateLimiterConfig, l ratelimit.Limiter) []sockudo.Option {
+	if l == nil {
+		return nil
+	}
+	rule := func(r rateLimitRule) sockudo.RateLimit {
+		return sockudo.RateLimit{Max: r.MaxRequests, Window: seconds(r.WindowSeconds), TrustHops: r.TrustHops}
+	}
+	return []sockudo.Option{
+		sockudo.WithRateLimiter(l),
+		sockudo.WithAPIRateLimit(rule(c.APIRateLimit)),
+		sockudo.WithConnectionRateLimit(rule(c.WebSocketRateLimit)),
+	}
+}

@@ -1,0 +1,347 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sockudo-go/sockudo/internal/testenv"
+	"github.com/sockudo-go/sockudo/internal/testproxy"
+	"github.com/sockudo-go/sockudo/ratelimit"
+	"github.com/sockudo-go/sockudo/ratelimit/ratelimittest"
+	redislimit "github.com/sockudo-go/sockudo/ratelimit/redis"
+)
+
+// backend knows how to reach one kind of Redis deployment.
+type backend struct {
+	name   string
+	option func(t testing.TB) rueidis.ClientOption
+}
+
+var backends = []backend{
+	{"Standalone", standaloneOption},
+	{"Cluster", func(t testing.TB) rueidis.ClientOption {
+		addrs := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_CLUSTER_ADDRS")
+		return rueidis.ClientOption{InitAddress: strings.Split(addrs, ",")}
+	}},
+	{"Sentinel", func(t testing.TB) rueidis.ClientOption {
+		addrs := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SENTINEL_ADDRS")
+		master := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SENTINEL_MASTER")
+		return rueidis.ClientOption{InitAddress: strings.Split(addrs, ","), Sentinel: rueidis.SentinelOption{MasterSet: master}}
+	}},
+}
+
+func standaloneOption(t testing.TB) rueidis.ClientOption {
+	opt, err := rueidis.ParseURL(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opt
+}
+
+// newClient connects with opt and closes the client when t ends.
+func newClient(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
+	t.Helper()
+	opt.DisableCache = true
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatalf("connect to Redis: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// testPrefix returns a key prefix unique to t and deletes its keys when t
+// ends, so tests can share one Redis.
+func testPrefix(t testing.TB, opt rueidis.ClientOption) string {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	prefix := "sockudo_rl_test:" + t.Name() + ":" + hex.EncodeToString(b) + ":"
+	admin := newClient(t, opt)
+	t.Cleanup(func() { deleteKeys(t, admin, prefix) })
+	return prefix
+}
+
+// deleteKeys removes every key under prefix, on every node of a cluster.
+func deleteKeys(t testing.TB, c rueidis.Client, prefix string) {
+	ctx := context.Background()
+	for _, node := range c.Nodes() {
+		var cursor uint64
+		for range 10_000 {
+			entry, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				break // a replica or a node that left; the keys expire anyway
+			}
+			for _, k := range entry.Elements {
+				if err := c.Do(ctx, c.B().Del().Key(k).Build()).Error(); err != nil {
+					t.Logf("cleanup: DEL %s: %v", k, err)
+				}
+			}
+			if cursor = entry.Cursor; cursor == 0 {
+				break
+			}
+		}
+	}
+}
+
+func TestConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			opt := b.option(t)
+			prefix := testPrefix(t, opt)
+			ratelimittest.Run(t, ratelimittest.Harness{
+				// Every call makes its own client, so the Shared subtest
+				// checks two processes' worth of limiters on one Redis.
+				New: func(t *testing.T, _ func() time.Time) ratelimit.Limiter {
+					l, err := redislimit.New(newClient(t, opt), &redislimit.Options{Prefix: prefix})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return l
+				},
+				Shared: true,
+			})
+		})
+	}
+}
+
+func TestNewRejectsNilClient(t *testing.T) {
+	if _, err := redislimit.New(nil, nil); err == nil {
+		t.Fatal("New(nil, nil): no error")
+	}
+}
+
+// TestKeyLayout checks the stored key: the default prefix, the count, and
+// an expiry equal to the window.
+func TestKeyLayout(t *testing.T) {
+	opt := standaloneOption(t)
+	c := newClient(t, opt)
+	l, err := redislimit.New(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "test:" + t.Name() + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	full := redislimit.DefaultPrefix + key
+	ctx := context.Background()
+	t.Cleanup(func() { c.Do(ctx, c.B().Del().Key(full).Build()) })
+
+	lim := ratelimit.Limit{Max: 10, Window: 30 * time.Second}
+	if _, err := l.Allow(ctx, key, lim, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Allow(ctx, key, lim, 2); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.Do(ctx, c.B().Get().Key(full).Build()).AsInt64()
+	if err != nil || n != 5 {
+		t.Fatalf("GET %s = %d, %v; want 5", full, n, err)
+	}
+	ttl, err := c.Do(ctx, c.B().Pttl().Key(full).Build()).AsInt64()
+	if err != nil || ttl <= 25_000 || ttl > 30_000 {
+		t.Fatalf("PTTL %s = %d, %v; want just under 30000", full, ttl, err)
+	}
+}
+
+// TestKeyWithoutExpiryStartsNewWindow checks that a key left without an
+// expiry (by hand, or by an old version) cannot block a client forever.
+func TestKeyWithoutExpiryStartsNewWindow(t *testing.T) {
+	opt := standaloneOption(t)
+	prefix := testPrefix(t, opt)
+	c := newClient(t, opt)
+	ctx := context.Background()
+	if err := c.Do(ctx, c.B().Set().Key(prefix+"k").Value("1000").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := redislimit.New(c, &redislimit.Options{Prefix: prefix})
+	res, err := l.Allow(ctx, "k", ratelimit.Limit{Max: 5, Window: time.Minute}, 1)
+	if err != nil || !res.Allowed || res.Remaining != 4 {
+		t.Fatalf("Allow = %+v, %v; want allowed with 4 remaining", res, err)
+	}
+}
+
+// logBuffer collects log records for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestOutage cuts the connection to Redis under a Guard and checks the
+// failure policy, the counters and the logs, then restores it and checks
+// that real decisions (with the state kept in Redis) come back.
+func TestOutage(t *testing.T) {
+	for _, failClosed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("FailClosed=%v", failClosed), func(t *testing.T) {
+			opt := standaloneOption(t)
+			prefix := testPrefix(t, opt)
+			proxy := testproxy.New(t, opt.InitAddress[0])
+			opt.InitAddress = []string{proxy.Addr()}
+			inner, err := redislimit.New(newClient(t, opt), &redislimit.Options{Prefix: prefix, Timeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &logBuffer{}
+			g := ratelimit.NewGuard(inner, &ratelimit.GuardOptions{
+				FailClosed: failClosed,
+				Logger:     slog.New(slog.NewTextHandler(logs, nil)),
+			})
+			ctx := context.Background()
+			lim := ratelimit.Limit{Max: 1, Window: time.Hour}
+			if res, err := g.Allow(ctx, "k", lim, 1); err != nil || !res.Allowed {
+				t.Fatalf("before the outage: %+v, %v", res, err)
+			}
+
+			proxy.Cut()
+			for i := range 3 {
+				res, err := g.Allow(ctx, "k", lim, 1)
+				if err != nil {
+					t.Fatalf("during the outage: error %v, want an answer by policy", err)
+				}
+				if res.Allowed == failClosed {
+					t.Fatalf("call %d during the outage: Allowed = %v with FailClosed %v", i, res.Allowed, failClosed)
+				}
+			}
+			if s := g.Stats(); s.Errors != 3 || !s.Failing {
+				t.Fatalf("Stats during the outage = %+v, want 3 errors and Failing", s)
+			}
+			if got := logs.String(); strings.Count(got, "level=WARN") != 1 {
+				t.Fatalf("logs during the outage = %q, want one warning", got)
+			}
+
+			proxy.Restore()
+			deadline := time.Now().Add(10 * time.Second)
+			for g.Stats().Failing {
+				if time.Now().After(deadline) {
+					t.Fatal("Guard still failing 10s after the outage ended")
+				}
+				res, err := g.Allow(ctx, "k", lim, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !g.Stats().Failing && res.Allowed {
+					t.Fatalf("after recovery: %+v, want denied (the window in Redis is used up)", res)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := logs.String(); !strings.Contains(got, "level=INFO") || !strings.Contains(got, "recovered") {
+				t.Fatalf("logs after recovery = %q, want a recovery message", got)
+			}
+		})
+	}
+}
+
+// startRedis runs a private redis-server on a free port for tests that
+// must disturb the server, and stops it when t ends.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	bin := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SERVER_BIN")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	ln.Close()
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("private redis-server on %s did not start: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTimeout pauses a private Redis and checks that Options.Timeout
+// bounds the decision.
+func TestTimeout(t *testing.T) {
+	addr := startRedis(t)
+	c := newClient(t, rueidis.ClientOption{InitAddress: []string{addr}})
+	l, err := redislimit.New(c, &redislimit.Options{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lim := ratelimit.Limit{Max: 5, Window: time.Minute}
+	if _, err := l.Allow(ctx, "k", lim, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, c.B().ClientPause().Timeout(1000).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = l.Allow(ctx, "k", lim, 1)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Allow on a paused Redis: err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Allow on a paused Redis took %v, want about the 100ms timeout", d)
+	}
+}
+
+func BenchmarkAllow(b *testing.B) {
+	opt := standaloneOption(b)
+	prefix := testPrefix(b, opt)
+	l, err := redislimit.New(newClient(b, opt), &redislimit.Options{Prefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lim := ratelimit.Limit{Max: 1 << 30, Window: time.Hour}
+	ctx := context.Background()
+	b.Run("Serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := l.Allow(ctx, "serial", lim, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := l.Allow(ctx, "parallel", lim, 1); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
