@@ -77,12 +77,11 @@ func ValidateChannelName(name string, maxLen int) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidChannel)
 	}
-	if len(name) > maxLen {
-		return fmt.Errorf("%w: longer than %d characters", ErrInvalidChannel, maxLen)
-	}
 	if rest, ok := strings.CutPrefix(name, PrefixServerToUser); ok {
-		if rest == "" {
-			return fmt.Errorf("%w: empty user id", ErrInvalidChannel)
+		// The SDKs accept user ids of up to 200 characters, so the limit
+		// applies to the id, not to the whole name.
+		if rest == "" || len(rest) > DefaultMaxChannelName {
+			return fmt.Errorf("%w: user id must have 1 to %d characters", ErrInvalidChannel, DefaultMaxChannelName)
 		}
 		for i := 0; i < len(rest); i++ {
 			if rest[i] < 0x20 || rest[i] == 0x7f {
@@ -90,6 +89,9 @@ func ValidateChannelName(name string, maxLen int) error {
 			}
 		}
 		return nil
+	}
+	if len(name) > maxLen {
+		return fmt.Errorf("%w: longer than %d characters", ErrInvalidChannel, maxLen)
 	}
 	for i := 0; i < len(name); i++ {
 		if !channelByte(name[i]) {
