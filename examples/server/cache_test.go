@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,21 +22,6 @@ import (
 
 // quiet discards the log output of the caches under test.
 var quiet = slog.New(slog.DiscardHandler)
-
-// mapEnv is an environment made of m.
-func mapEnv(m map[string]string) env {
-	return env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
-}
-
-// writeConfig writes a config.json holding body and returns its path.
-func writeConfig(t *testing.T, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.json")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func TestCacheConfigDefaults(t *testing.T) {
 	cfg, _, err := loadConfig("", mapEnv(nil))
