@@ -3,7 +3,6 @@ package hub
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -328,12 +327,4 @@ func (c *Conn) cleanup() {
 	c.state.disconnected.Add(1)
 	c.hub.conns.Add(-1)
 	c.hub.wg.Done()
-}
-
-// rawJSON returns b if it is valid JSON, else nil.
-func rawJSON(b []byte) json.RawMessage {
-	if len(b) == 0 || !json.Valid(b) {
-		return nil
-	}
-	return json.RawMessage(b)
 }
