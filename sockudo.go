@@ -12,6 +12,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
+	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
@@ -22,13 +23,14 @@ import (
 // /app/{key} (WebSocket), /apps/{app_id}/... (HTTP API) and /up (health)
 // under whatever prefix the host mounts it at.
 type Server struct {
-	cfg     config
-	log     *slog.Logger
-	hub     *hub.Hub
-	apps    appmanager.Manager // cached
-	api     http.Handler
-	limiter ratelimit.Limiter
-	wsRule  *ratelimithttp.Rule
+	cfg      config
+	log      *slog.Logger
+	hub      *hub.Hub
+	apps     appmanager.Manager // cached
+	appCache *appcache.Cache
+	api      http.Handler
+	limiter  ratelimit.Limiter
+	wsRule   *ratelimithttp.Rule
 
 	closed   atomic.Bool
 	stopOnce sync.Once

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	cachememory "github.com/sockudo-go/sockudo/cache/memory"
+	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/httpapi"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/protocol"
@@ -14,10 +15,22 @@ import (
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
 
-// cacheApps puts the in-process app cache in front of m.
+// cacheApps puts the in-process app cache in front of m. With a zero TTL
+// every lookup goes to m, but unknown keys are still remembered briefly.
 func (s *Server) cacheApps(m appmanager.Manager) appmanager.Manager {
-	return m
+	opts := appcache.DefaultOptions()
+	opts.TTL = s.cfg.appCacheTTL
+	opts.NegativeTTL = s.cfg.appCacheNegTTL
+	opts.Now = s.cfg.now
+	s.appCache = appcache.New(m, opts)
+	return s.appCache
 }
+
+// InvalidateApp drops the app with the given id from the server's app
+// cache at once, so a change made in the app store applies to the next
+// lookup instead of after the cache TTL. Sockets already open keep the
+// settings they connected with.
+func (s *Server) InvalidateApp(id string) { s.appCache.Invalidate(id) }
 
 // initCache sets the cache of cache channels, defaulting to memory.
 func (s *Server) initCache(hc *hub.Config) error {

@@ -1,0 +1,461 @@
+package appcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/appmanager/appmanagertest"
+	"github.com/sockudo-go/sockudo/appmanager/memory"
+)
+
+// backend is a Manager over a memory Manager that counts lookups and can
+// block them or fail them.
+type backend struct {
+	*memory.Manager
+	calls atomic.Int64
+	gate  chan struct{} // when non-nil, lookups wait for it to close
+	fail  atomic.Pointer[error]
+}
+
+func newBackend(t *testing.T, apps ...appmanager.App) *backend {
+	t.Helper()
+	m, err := memory.New(apps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &backend{Manager: m}
+}
+
+func (b *backend) wait(ctx context.Context) error {
+	b.calls.Add(1)
+	if b.gate != nil {
+		select {
+		case <-b.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if e := b.fail.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (b *backend) FindByID(ctx context.Context, id string) (*appmanager.App, error) {
+	if err := b.wait(ctx); err != nil {
+		return nil, err
+	}
+	return b.Manager.FindByID(ctx, id)
+}
+
+func (b *backend) FindByKey(ctx context.Context, key string) (*appmanager.App, error) {
+	if err := b.wait(ctx); err != nil {
+		return nil, err
+	}
+	return b.Manager.FindByKey(ctx, key)
+}
+
+// clock is a fake clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func app(id string) appmanager.App {
+	return appmanager.App{ID: id, Key: "key-" + id, Secret: "s", Enabled: true}
+}
+
+func newCache(b appmanager.Manager) (*Cache, *clock) {
+	clk := &clock{now: time.Unix(1000, 0)}
+	opts := DefaultOptions()
+	opts.Now = clk.Now
+	return New(b, opts), clk
+}
+
+func mustFind(t *testing.T, find func(context.Context, string) (*appmanager.App, error), v, wantID string) *appmanager.App {
+	t.Helper()
+	a, err := find(context.Background(), v)
+	if err != nil {
+		t.Fatalf("find(%q): %v", v, err)
+	}
+	if a.ID != wantID {
+		t.Fatalf("find(%q) = app %q; want %q", v, a.ID, wantID)
+	}
+	return a
+}
+
+func TestConformance(t *testing.T) {
+	appmanagertest.Run(t, appmanagertest.Harness{
+		New: func(t *testing.T) appmanager.Manager {
+			c, _ := newCache(newBackend(t))
+			return c
+		},
+		Seed: func(t *testing.T, m appmanager.Manager, apps ...appmanager.App) {
+			w := m.(*Cache).m.(*backend).Manager
+			for _, a := range apps {
+				if err := w.CreateApp(context.Background(), a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		SharedResults: true,
+	})
+}
+
+func TestHitsServedFromMemoryUnderIDAndKey(t *testing.T) {
+	b := newBackend(t, app("a"))
+	c, clk := newCache(b)
+	first := mustFind(t, c.FindByID, "a", "a")
+	second := mustFind(t, c.FindByID, "a", "a")
+	third := mustFind(t, c.FindByKey, "key-a", "a")
+	if n := b.calls.Load(); n != 1 {
+		t.Fatalf("backend lookups = %d; want 1 (the app is cached under its id and key)", n)
+	}
+	if first != second || first != third {
+		t.Fatal("hits should return the shared cached *App")
+	}
+	clk.Advance(DefaultTTL - time.Second)
+	mustFind(t, c.FindByKey, "key-a", "a")
+	if n := b.calls.Load(); n != 1 {
+		t.Fatalf("backend lookups before the TTL = %d; want 1", n)
+	}
+	clk.Advance(time.Second)
+	mustFind(t, c.FindByKey, "key-a", "a")
+	if n := b.calls.Load(); n != 2 {
+		t.Fatalf("backend lookups after the TTL = %d; want 2", n)
+	}
+}
+
+func TestZeroTTLDisablesCaching(t *testing.T) {
+	b := newBackend(t, app("a"))
+	c := New(b, Options{})
+	for i := 0; i < 3; i++ {
+		mustFind(t, c.FindByID, "a", "a")
+		if _, err := c.FindByKey(context.Background(), "nope"); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if n := b.calls.Load(); n != 6 {
+		t.Fatalf("backend lookups = %d; want 6 with caching disabled", n)
+	}
+	if c.Len() != 0 {
+		t.Fatalf("Len = %d with caching disabled", c.Len())
+	}
+}
+
+func TestNegativeCaching(t *testing.T) {
+	b := newBackend(t)
+	c, clk := newCache(b)
+	for i := 0; i < 100; i++ {
+		a, err := c.FindByKey(context.Background(), "unknown")
+		if !errors.Is(err, appmanager.ErrNotFound) || a != nil {
+			t.Fatalf("FindByKey(unknown) = %v, %v; want ErrNotFound", a, err)
+		}
+	}
+	if n := b.calls.Load(); n != 1 {
+		t.Fatalf("backend lookups for 100 unknown-key calls = %d; want 1", n)
+	}
+	clk.Advance(DefaultNegativeTTL)
+	if _, err := c.FindByKey(context.Background(), "unknown"); !errors.Is(err, appmanager.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if n := b.calls.Load(); n != 2 {
+		t.Fatalf("backend lookups after NegativeTTL = %d; want 2", n)
+	}
+
+	// NegativeTTL 0 turns it off.
+	b2 := newBackend(t)
+	c2 := New(b2, Options{TTL: time.Minute})
+	for i := 0; i < 3; i++ {
+		_, _ = c2.FindByID(context.Background(), "unknown")
+	}
+	if n := b2.calls.Load(); n != 3 {
+		t.Fatalf("backend lookups without negative caching = %d; want 3", n)
+	}
+}
+
+func TestOtherErrorsAreNotCached(t *testing.T) {
+	b := newBackend(t, app("a"))
+	outage := errors.New("database is down")
+	b.fail.Store(&outage)
+	c, _ := newCache(b)
+	for i := 0; i < 3; i++ {
+		if _, err := c.FindByID(context.Background(), "a"); !errors.Is(err, outage) {
+			t.Fatalf("FindByID during an outage = %v; want the backend error", err)
+		}
+	}
+	if n := b.calls.Load(); n != 3 {
+		t.Fatalf("backend lookups during an outage = %d; want 3 (errors are not cached)", n)
+	}
+	b.fail.Store(nil)
+	mustFind(t, c.FindByID, "a", "a")
+}
+
+func TestConcurrentMissesCollapse(t *testing.T) {
+	b := newBackend(t, app("a"))
+	b.gate = make(chan struct{})
+	c, _ := newCache(b)
+	var joined atomic.Int64
+	c.testHookWait = func() { joined.Add(1) }
+
+	const callers = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := c.FindByKey(context.Background(), "key-a")
+			if err == nil && a.ID != "a" {
+				err = fmt.Errorf("got app %q", a.ID)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	waitFor(t, "every caller to join the lookup", func() bool {
+		return b.calls.Load() == 1 && joined.Load() == callers-1
+	})
+	close(b.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := b.calls.Load(); n != 1 {
+		t.Fatalf("backend lookups for %d concurrent misses = %d; want 1", callers, n)
+	}
+}
+
+func TestWaiterContextEnds(t *testing.T) {
+	b := newBackend(t, app("a"))
+	b.gate = make(chan struct{})
+	c, _ := newCache(b)
+	var joined atomic.Int64
+	c.testHookWait = func() { joined.Add(1) }
+
+	// The first caller gives up; a second caller, waiting on the same
+	// lookup, still gets the app: the first caller's cancellation does not
+	// end the shared lookup.
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	res1 := make(chan error, 1)
+	go func() {
+		_, err := c.FindByID(ctx1, "a")
+		res1 <- err
+	}()
+	waitFor(t, "the first lookup to start", func() bool { return b.calls.Load() == 1 })
+	res2 := make(chan error, 1)
+	go func() {
+		a, err := c.FindByID(context.Background(), "a")
+		if err == nil && a.ID != "a" {
+			err = fmt.Errorf("got %q", a.ID)
+		}
+		res2 <- err
+	}()
+	waitFor(t, "the second caller to join", func() bool { return joined.Load() == 1 })
+	cancel1()
+	if err := <-res1; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller got %v; want context.Canceled", err)
+	}
+	close(b.gate)
+	if err := <-res2; err != nil {
+		t.Fatalf("second caller: %v", err)
+	}
+	mustFind(t, c.FindByID, "a", "a")
+	if n := b.calls.Load(); n != 1 {
+		t.Fatalf("backend lookups = %d; want 1 (the shared lookup was cached)", n)
+	}
+}
+
+func TestCancelledContextOnHit(t *testing.T) {
+	b := newBackend(t, app("a"))
+	c, _ := newCache(b)
+	mustFind(t, c.FindByID, "a", "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if a, err := c.FindByID(ctx, "a"); !errors.Is(err, context.Canceled) || a != nil {
+		t.Fatalf("FindByID(cancelled) = %v, %v; want context.Canceled", a, err)
+	}
+}
+
+func TestInvalidate(t *testing.T) {
+	b := newBackend(t, app("a"), app("b"))
+	c, _ := newCache(b)
+	mustFind(t, c.FindByID, "a", "a")
+	mustFind(t, c.FindByID, "b", "b")
+	if _, err := c.FindByID(context.Background(), "new"); !errors.Is(err, appmanager.ErrNotFound) {
+		t.Fatal(err)
+	}
+
+	// Change app a's secret in the backend; the cache serves the old one
+	// until Invalidate, which drops it under both its id and its key.
+	changed := app("a")
+	changed.Secret = "rotated"
+	if err := b.UpdateApp(context.Background(), changed); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustFind(t, c.FindByKey, "key-a", "a"); got.Secret != "s" {
+		t.Fatal("expected the cached secret before Invalidate")
+	}
+	c.Invalidate("a")
+	if got := mustFind(t, c.FindByKey, "key-a", "a"); got.Secret != "rotated" {
+		t.Fatalf("after Invalidate, FindByKey returned secret %q; want the new one", got.Secret)
+	}
+	if got := mustFind(t, c.FindByID, "a", "a"); got.Secret != "rotated" {
+		t.Fatalf("after Invalidate, FindByID returned secret %q", got.Secret)
+	}
+	calls := b.calls.Load()
+	mustFind(t, c.FindByKey, "key-b", "b")
+	if b.calls.Load() != calls {
+		t.Fatal("Invalidate(a) dropped app b")
+	}
+
+	// A remembered ErrNotFound for an id is dropped too.
+	if err := b.CreateApp(context.Background(), app("new")); err != nil {
+		t.Fatal(err)
+	}
+	c.Invalidate("new")
+	mustFind(t, c.FindByID, "new", "new")
+
+	c.Purge()
+	if c.Len() != 0 {
+		t.Fatalf("Len after Purge = %d", c.Len())
+	}
+}
+
+func TestInvalidateDuringLoad(t *testing.T) {
+	b := newBackend(t, app("a"))
+	b.gate = make(chan struct{})
+	c, _ := newCache(b)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = c.FindByID(context.Background(), "a")
+	}()
+	waitFor(t, "the lookup to start", func() bool { return b.calls.Load() == 1 })
+	c.Invalidate("a") // the answer under way may be stale: it must not be cached
+	close(b.gate)
+	<-done
+	mustFind(t, c.FindByID, "a", "a")
+	if n := b.calls.Load(); n != 2 {
+		t.Fatalf("backend lookups = %d; want 2 (a load overtaken by Invalidate is not cached)", n)
+	}
+}
+
+func TestKeyChangeDropsOldKey(t *testing.T) {
+	b := newBackend(t, app("a"))
+	c, clk := newCache(b)
+	mustFind(t, c.FindByKey, "key-a", "a")
+	moved := app("a")
+	moved.Key = "key-moved"
+	if err := b.UpdateApp(context.Background(), moved); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(DefaultTTL)
+	mustFind(t, c.FindByID, "a", "a") // reloads with the new key
+	if _, err := c.FindByKey(context.Background(), "key-a"); !errors.Is(err, appmanager.ErrNotFound) {
+		t.Fatalf("old key after the app moved = %v; want ErrNotFound", err)
+	}
+	mustFind(t, c.FindByKey, "key-moved", "a")
+}
+
+func TestBoundedSize(t *testing.T) {
+	var apps []appmanager.App
+	for i := 0; i < 10; i++ {
+		apps = append(apps, app(fmt.Sprint(i)))
+	}
+	b := newBackend(t, apps...)
+	opts := DefaultOptions()
+	opts.MaxEntries = 3
+	c := New(b, opts)
+	for _, a := range apps {
+		mustFind(t, c.FindByID, a.ID, a.ID)
+	}
+	if n := c.byID.Len(); n > 3 {
+		t.Fatalf("by-id index holds %d entries; want at most 3", n)
+	}
+	// Every app is in both indexes or in neither.
+	for _, a := range apps {
+		_, inID := c.byID.Peek(a.ID)
+		_, inKey := c.byKey.Peek(a.Key)
+		if inID != inKey {
+			t.Fatalf("app %s: in by-id index %v, in by-key index %v", a.ID, inID, inKey)
+		}
+	}
+	// The most recent ones are still served from memory.
+	calls := b.calls.Load()
+	mustFind(t, c.FindByKey, "key-9", "9")
+	if b.calls.Load() != calls {
+		t.Fatal("the most recently used app was evicted")
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func BenchmarkCachedFindByKey(b *testing.B) {
+	m, err := memory.New(app("a"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := New(m, DefaultOptions())
+	ctx := context.Background()
+	if _, err := c.FindByKey(ctx, "key-a"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.FindByKey(ctx, "key-a"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCachedFindByKeyParallel(b *testing.B) {
+	m, err := memory.New(app("a"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := New(m, DefaultOptions())
+	ctx := context.Background()
+	if _, err := c.FindByKey(ctx, "key-a"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.FindByKey(ctx, "key-a"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
