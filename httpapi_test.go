@@ -152,18 +152,29 @@ type response struct {
 	body string
 }
 
-// signedRequest sends a request signed as the Pusher SDKs do.
+// signedRequest sends a request for the test app signed as the Pusher SDKs do.
 func signedRequest(t *testing.T, s *testServer, method, path string, body []byte, now time.Time) response {
 	t.Helper()
+	return signedRequestAs(t, s, testKey, testSecret, method, path, body, now)
+}
+
+// signedRequestFor sends a signed GET for another app.
+func signedRequestFor(t *testing.T, s *testServer, key, secret, path string) response {
+	t.Helper()
+	return signedRequestAs(t, s, key, secret, http.MethodGet, path, nil, time.Now())
+}
+
+func signedRequestAs(t *testing.T, s *testServer, key, secret, method, path string, body []byte, now time.Time) response {
+	t.Helper()
 	q := url.Values{}
-	q.Set("auth_key", testKey)
+	q.Set("auth_key", key)
 	q.Set("auth_timestamp", strconv.FormatInt(now.Unix(), 10))
 	q.Set("auth_version", "1.0")
 	if len(body) > 0 {
 		sum := md5.Sum(body)
 		q.Set("body_md5", hex.EncodeToString(sum[:]))
 	}
-	q.Set("auth_signature", auth.Sign(testSecret, auth.RequestString(method, path, q)))
+	q.Set("auth_signature", auth.Sign(secret, auth.RequestString(method, path, q)))
 	req, err := http.NewRequest(method, s.http.URL+path+"?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ type InvalidAppError struct {
 	Err error
 }
 
+// Error returns "appmanager: app "ID": FIELD: problem".
 func (e *InvalidAppError) Error() string {
 	var b strings.Builder
 	b.WriteString("appmanager: app ")

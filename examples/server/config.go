@@ -36,6 +36,8 @@ type Config struct {
 	Metrics     metricsConfig     `json:"metrics"`
 	SSL         sslConfig         `json:"ssl"`
 	Adapter     adapterConfig     `json:"adapter"`
+
+	databasePoolingSection
 }
 
 // databaseConfig is the "database" section: connection settings that the
