@@ -80,7 +80,10 @@ func TestSigningHelpers(t *testing.T) {
 			return err
 		},
 		"empty user id": func() error { _, err := sockudo.AuthenticateUser(key, secret, socket, sockudo.User{}); return err },
-		"empty member":  func() error { _, err := sockudo.AuthorizePresenceChannel(key, secret, socket, "presence-a", sockudo.PresenceMember{}); return err },
+		"empty member": func() error {
+			_, err := sockudo.AuthorizePresenceChannel(key, secret, socket, "presence-a", sockudo.PresenceMember{})
+			return err
+		},
 	} {
 		if f() == nil {
 			t.Errorf("%s: no error", name)
