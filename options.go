@@ -60,6 +60,7 @@ type config struct {
 	webhookBatch     time.Duration
 	webhookBatchSize int
 	webhookDelay     time.Duration
+	webhookRetryFor  time.Duration
 
 	limiter           ratelimit.Limiter
 	limiterFailClosed bool
@@ -83,6 +84,7 @@ func defaultConfig() config {
 		timestampSkew:   600 * time.Second,
 		cacheTTL:        30 * time.Minute,
 		webhookDelay:    3 * time.Second,
+		webhookRetryFor: 5 * time.Minute,
 		now:             time.Now,
 	}
 }
@@ -120,6 +122,10 @@ func (c *config) validate() error {
 		return invalidOption("WithTimestampSkew", "%s is not positive", c.timestampSkew)
 	case c.webhookDelay < 0:
 		return invalidOption("WithWebhookDelay", "%s is negative", c.webhookDelay)
+	case c.webhookRetryFor < 0:
+		return invalidOption("WithWebhookRetry", "%s is negative", c.webhookRetryFor)
+	case c.webhookBatch < 0 || c.webhookBatchSize < 0:
+		return invalidOption("WithWebhookBatching", "duration %s and size %d must not be negative", c.webhookBatch, c.webhookBatchSize)
 	}
 	for name, l := range map[string]*RateLimit{"WithAPIRateLimit": c.apiLimit, "WithConnectionRateLimit": c.wsLimit} {
 		if l != nil && (l.Max < 1 || l.Window <= 0 || l.TrustHops < 0) {
@@ -222,6 +228,10 @@ func WithWebhookBatching(d time.Duration, size int) Option {
 // WithWebhookDelay sets how long channel_vacated and member_removed wait
 // to be cancelled by a return (default 3 s).
 func WithWebhookDelay(d time.Duration) Option { return func(c *config) { c.webhookDelay = d } }
+
+// WithWebhookRetry sets how long a failing webhook is retried with
+// exponential back-off (default 5 minutes).
+func WithWebhookRetry(d time.Duration) Option { return func(c *config) { c.webhookRetryFor = d } }
 
 // WithRateLimiter sets the limiter behind every rate limit (default: in
 // memory). Share a Redis limiter so limits hold across servers.

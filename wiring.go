@@ -3,7 +3,9 @@ package sockudo
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	cachememory "github.com/sockudo-go/sockudo/cache/memory"
@@ -12,6 +14,9 @@ import (
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
+	"github.com/sockudo-go/sockudo/internal/webhook"
+	"github.com/sockudo-go/sockudo/queue"
+	queuememory "github.com/sockudo-go/sockudo/queue/memory"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
 
@@ -44,10 +49,78 @@ func (s *Server) initCache(hc *hub.Config) error {
 	return nil
 }
 
-// initWebhooks starts webhook delivery through the queue.
+// initWebhooks starts webhook delivery through the queue (by default an
+// in-memory one owned by the server).
 func (s *Server) initWebhooks(hc *hub.Config) error {
+	q := s.cfg.queue
+	owned := q == nil
+	if owned {
+		mq, err := queuememory.New(nil)
+		if err != nil {
+			return fmt.Errorf("sockudo: webhook queue: %w", err)
+		}
+		q = mq
+	}
+	d := webhook.New(q, webhook.Options{
+		Logger:          s.log,
+		LookupApp:       s.apps.FindByID,
+		BatchingEnabled: s.cfg.webhookBatch > 0,
+		BatchDuration:   s.cfg.webhookBatch,
+		BatchSize:       s.cfg.webhookBatchSize,
+		Delay:           s.cfg.webhookDelay,
+		RetryFor:        s.cfg.webhookRetryFor,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "webhook delivery stopped", slog.Any("error", err))
+		}
+	}()
+	s.onStop(func(ctx context.Context) error {
+		// Enqueue what is batched or held, give an in-memory queue the
+		// time left to deliver, then stop consuming.
+		err := d.Close(ctx)
+		if owned {
+			waitDrained(ctx, q)
+		}
+		cancel()
+		<-done
+		if owned {
+			_ = q.Close()
+		}
+		return err
+	})
+	hc.Webhooks = webhookSink{d}
 	return nil
 }
+
+// waitDrained waits until q has no waiting or running job, or ctx ends.
+func waitDrained(ctx context.Context, q queue.Queue) {
+	sr, ok := q.(queue.StatsReporter)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		st, err := sr.Stats(ctx)
+		if err != nil || st.Depth+st.InFlight == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// webhookSink adapts the dispatcher to the hub.
+type webhookSink struct{ d *webhook.Dispatcher }
+
+func (w webhookSink) Emit(app *appmanager.App, ev hub.WebhookEvent) { w.d.Emit(app, webhook.Event(ev)) }
 
 // initAPI builds the HTTP API handler.
 func (s *Server) initAPI() error {

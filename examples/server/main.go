@@ -111,6 +111,9 @@ func buildServer(ctx context.Context, cfg *Config, log *slog.Logger) (*sockudo.S
 	if q != nil {
 		opts = append(opts, sockudo.WithQueue(q))
 	}
+	if err := cfg.Webhooks.validate(); err != nil {
+		return nil, closers, err
+	}
 	opts = append(opts, webhookOptions(&cfg.Webhooks)...)
 
 	l, closeLimiter, err := openRateLimiter(ctx, cfg, log)

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"time"
+
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
 
 // webhookOptions turns the webhooks section into server options.
-func webhookOptions(c *webhooksConfig) []sockudo.Option { return nil }
+func webhookOptions(c *webhooksConfig) []sockudo.Option {
+	if !c.Batching.Enabled {
+		return nil
+	}
+	return []sockudo.Option{sockudo.WithWebhookBatching(time.Duration(c.Batching.Duration)*time.Millisecond, c.Batching.Size)}
+}
 
 // rateLimitOptions turns the rate limiter section into server options; l
 // is nil when rate limiting is off.
