@@ -26,6 +26,7 @@ type hookReceiver struct {
 
 	mu     sync.Mutex
 	events []pusher.WebhookEvent
+	bodies []string
 	status int // answer; 0 means 200
 }
 
@@ -46,6 +47,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 			return
 		}
 		r.events = append(r.events, hook.Events...)
+		r.bodies = append(r.bodies, string(body))
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -184,5 +186,22 @@ func TestWebhookBatching(t *testing.T) {
 	defer mu.Unlock()
 	if len(bodies) != 1 || bodies[0] != 4 {
 		t.Fatalf("requests carried %v events, want one request with 4", bodies)
+	}
+}
+
+func TestSubscriptionCountWebhookOnlyWhenListed(t *testing.T) {
+	all, listed := newHookReceiver(t), newHookReceiver(t)
+	app := testApp()
+	app.Webhooks = []appmanager.Webhook{{URL: all.srv.URL}, {URL: listed.srv.URL, EventTypes: []string{"subscription_count"}}}
+	s := newTestServer(t, sockudo.WithApps(app))
+	a, b := s.dial(t, testKey), s.dial(t, testKey)
+	a.SubscribeOK(t, testKey, testSecret, "counted", "")
+	b.SubscribeOK(t, testKey, testSecret, "counted", "")
+	listed.waitFor("subscription_count:counted", "subscription_count:counted")
+	all.waitFor("channel_occupied:counted")
+	listed.mu.Lock()
+	defer listed.mu.Unlock()
+	if last := listed.bodies[len(listed.bodies)-1]; !strings.Contains(last, `"subscription_count":2`) {
+		t.Fatalf("last subscription_count webhook %s, want a count of 2", last)
 	}
 }

@@ -290,6 +290,23 @@ func (h *Hub) wantsHook(app *appmanager.App, name string) bool {
 	return false
 }
 
+// listsHook reports whether some webhook of the app names event name in
+// its event_types. subscription_count webhooks fire on every count change,
+// so, as on Pusher, only webhooks that ask for them by name get them.
+func (h *Hub) listsHook(app *appmanager.App, name string) bool {
+	if h.cfg.Webhooks == nil {
+		return false
+	}
+	for _, w := range app.Webhooks {
+		for _, t := range w.EventTypes {
+			if t == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // cacheKey is where a cache channel's last event is stored.
 func cacheKey(appID, channel string) string {
 	return "app:" + appID + ":channel:" + channel + ":cache"

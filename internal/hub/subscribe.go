@@ -191,7 +191,7 @@ func (h *Hub) subscriptionCountChanged(app *appmanager.App, ch *channel, count i
 	if ch.kind.Kind == protocol.Presence {
 		return
 	}
-	if !app.EnableSubscriptionCountEvents && !h.wantsHook(app, HookSubscriptionCount) {
+	if !app.EnableSubscriptionCountEvents && !h.listsHook(app, HookSubscriptionCount) {
 		return
 	}
 	const window = 5 * time.Second
@@ -225,7 +225,9 @@ func (h *Hub) sendSubscriptionCount(app *appmanager.App, ch *channel, count int)
 		data := `{"subscription_count":` + strconv.Itoa(count) + "}"
 		ch.broadcast(protocol.Event(protocol.EventSubscriptionCount, ch.name, data, ""), nil)
 	}
-	h.emit(app, WebhookEvent{Name: HookSubscriptionCount, Channel: ch.name, SubscriptionCount: count})
+	if h.listsHook(app, HookSubscriptionCount) {
+		h.emit(app, WebhookEvent{Name: HookSubscriptionCount, Channel: ch.name, SubscriptionCount: count})
+	}
 }
 
 // sendCached sends a cache channel's last event to a new subscriber, or

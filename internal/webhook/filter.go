@@ -23,12 +23,16 @@ func (d *Dispatcher) wantsAny(app *appmanager.App, name, channel string) bool {
 
 // wants reports whether w delivers event name on channel: it has a URL,
 // its event_types (if any) list name, and channel passes its filter.
+// subscription_count fires on every count change, so, as on Pusher, a
+// target gets it only when its event_types name it.
 func (d *Dispatcher) wants(w *appmanager.Webhook, name, channel string) bool {
 	if w.URL == "" { // Lambda targets are not delivered by this server
 		return false
 	}
-	if len(w.EventTypes) > 0 && !slices.Contains(w.EventTypes, name) {
-		return false
+	if len(w.EventTypes) > 0 || name == SubscriptionCount {
+		if !slices.Contains(w.EventTypes, name) {
+			return false
+		}
 	}
 	f := w.Filter
 	if f == nil {
