@@ -62,6 +62,7 @@ func TestEventShapes(t *testing.T) {
 	app := testApp("")
 	rc := newReceiver(t, app)
 	app.Webhooks[0].URL = rc.URL
+	app.Webhooks[0].EventTypes = []string{MemberAdded, ClientEvent, CacheMiss, SubscriptionCount}
 	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app)})
 
 	d.Emit(app, Event{Name: MemberAdded, Channel: "presence-a", UserID: "u1", SocketID: "1.1"})
@@ -102,6 +103,8 @@ func TestWants(t *testing.T) {
 		want    bool
 	}{
 		{"no filter", appmanager.Webhook{URL: "http://x"}, ChannelOccupied, "a", true},
+		{"subscription_count needs listing", appmanager.Webhook{URL: "http://x"}, SubscriptionCount, "a", false},
+		{"subscription_count listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{SubscriptionCount}}, SubscriptionCount, "a", true},
 		{"lambda only", appmanager.Webhook{LambdaFunction: "f"}, ChannelOccupied, "a", false},
 		{"event type listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{MemberAdded, ChannelOccupied}}, ChannelOccupied, "a", true},
 		{"event type not listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{MemberAdded}}, ChannelOccupied, "a", false},
