@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/internal/testenv"
+	"github.com/sockudo-go/sockudo/internal/testproxy"
 	redislimit "github.com/sockudo-go/sockudo/ratelimit/redis"
 )
 
@@ -154,5 +155,46 @@ func TestSharedRedisLimit(t *testing.T) {
 	}
 	if allowed != 5 {
 		t.Fatalf("%d of 10 requests allowed across two servers, want 5", allowed)
+	}
+}
+
+// TestRateLimiterOutage cuts the limiter's Redis: requests are allowed
+// (fail open) or refused (fail closed), and the failures are counted.
+func TestRateLimiterOutage(t *testing.T) {
+	url := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL")
+	for _, failClosed := range []bool{false, true} {
+		t.Run("fail closed="+strconv.FormatBool(failClosed), func(t *testing.T) {
+			opt, err := rueidis.ParseURL(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy := testproxy.New(t, opt.InitAddress[0])
+			opt.InitAddress = []string{proxy.Addr()}
+			client, err := rueidis.NewClient(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(client.Close)
+			l, err := redislimit.New(client, &redislimit.Options{Prefix: "sockudo_test_outage:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":", Timeout: 300 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := []sockudo.Option{sockudo.WithApps(testApp()), sockudo.WithRateLimiter(l),
+				sockudo.WithAPIRateLimit(sockudo.RateLimit{Max: 100, Window: time.Minute})}
+			if failClosed {
+				opts = append(opts, sockudo.WithRateLimiterFailClosed())
+			}
+			s := newTestServer(t, opts...)
+			proxy.Cut()
+			resp, _ := getStatus(t, s.http.URL+"/apps/"+testID+"/channels", nil)
+			limited := resp.StatusCode == http.StatusTooManyRequests
+			if limited != failClosed {
+				t.Fatalf("during the outage: status %d with fail closed %v", resp.StatusCode, failClosed)
+			}
+			if n := s.Stats().RateLimiterErrors; n == 0 {
+				t.Fatal("the limiter failure was not counted")
+			}
+			proxy.Restore()
+		})
 	}
 }

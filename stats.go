@@ -1,5 +1,7 @@
 package sockudo
 
+import "github.com/sockudo-go/sockudo/ratelimit"
+
 // Stats is a snapshot of a server's counters and gauges, cheap to take:
 // the server keeps them as atomics and a metrics exporter reads them at
 // scrape time.
@@ -8,6 +10,9 @@ type Stats struct {
 	Connections int
 	// Apps holds per-app figures for every app that has had a socket.
 	Apps map[string]AppStats
+	// RateLimiterErrors counts rate limit decisions the limiter's backend
+	// could not make, answered by the fail-open or fail-closed policy.
+	RateLimiterErrors uint64
 }
 
 // AppStats are one app's figures on this server.
@@ -24,6 +29,9 @@ type AppStats struct {
 // Stats returns a snapshot of the server's figures.
 func (s *Server) Stats() Stats {
 	st := Stats{Connections: s.hub.Connections(), Apps: make(map[string]AppStats)}
+	if g, ok := s.limiter.(*ratelimit.Guard); ok {
+		st.RateLimiterErrors = g.Stats().Errors
+	}
 	for _, id := range s.hub.AppIDs() {
 		a := s.hub.AppStats(id)
 		st.Apps[id] = AppStats{

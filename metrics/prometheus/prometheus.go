@@ -18,8 +18,9 @@ type StatsSource interface {
 
 // Collector is a prometheus.Collector for a server's Stats.
 type Collector struct {
-	src   StatsSource
-	descs map[string]*prometheus.Desc
+	src          StatsSource
+	descs        map[string]*prometheus.Desc
+	limiterError *prometheus.Desc
 }
 
 type metric struct {
@@ -42,7 +43,9 @@ var metrics = []metric{
 // NewCollector returns a collector whose metric names start with prefix
 // (Sockudo uses "sockudo_"), labelled by app_id.
 func NewCollector(src StatsSource, prefix string) *Collector {
-	c := &Collector{src: src, descs: make(map[string]*prometheus.Desc, len(metrics))}
+	c := &Collector{src: src, descs: make(map[string]*prometheus.Desc, len(metrics)),
+		limiterError: prometheus.NewDesc(prefix+"rate_limiter_errors_total",
+			"Rate limit decisions the limiter backend failed to make, answered by the failure policy.", nil, nil)}
 	for _, m := range metrics {
 		c.descs[m.name] = prometheus.NewDesc(prefix+m.name, m.help, []string{"app_id"}, nil)
 	}
@@ -54,11 +57,13 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range metrics {
 		ch <- c.descs[m.name]
 	}
+	ch <- c.limiterError
 }
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(c.limiterError, prometheus.CounterValue, float64(st.RateLimiterErrors))
 	ids := make([]string, 0, len(st.Apps))
 	for id := range st.Apps {
 		ids = append(ids, id)
