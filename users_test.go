@@ -3,12 +3,19 @@ package sockudo_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/rueidis"
+
 	"github.com/sockudo-go/sockudo"
+	cachememory "github.com/sockudo-go/sockudo/cache/memory"
+	rediscache "github.com/sockudo-go/sockudo/cache/redis"
 	"github.com/sockudo-go/sockudo/internal/auth"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
 
@@ -225,5 +232,80 @@ func TestEncryptedChannelPassThrough(t *testing.T) {
 	var apiErr *sockudo.APIError
 	if !errorsAs(err, &apiErr) || apiErr.Status != 400 {
 		t.Fatalf("multi-channel encrypted trigger = %v, want a 400 APIError", err)
+	}
+}
+
+// fakeClock is a settable clock for tests.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestCacheChannelTTLExpiry(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	mc := cachememory.New(&cachememory.Options{Clock: clock.Now, CleanupInterval: -1})
+	t.Cleanup(func() { _ = mc.Close() })
+	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithCache(mc), sockudo.WithCacheChannelTTL(30*time.Minute))
+	trigger(t, s, "price", `{"v":1}`, "cache-ttl")
+
+	clock.Advance(29 * time.Minute)
+	early := s.dial(t, testKey)
+	early.SubscribeOK(t, testKey, testSecret, "cache-ttl", "")
+	early.Expect(t, "price")
+
+	clock.Advance(2 * time.Minute)
+	late := s.dial(t, testKey)
+	late.SubscribeOK(t, testKey, testSecret, "cache-ttl", "")
+	late.Expect(t, "pusher:cache_miss")
+	if info, err := s.Channel(context.Background(), testID, "cache-ttl"); err != nil || info.Cached != nil {
+		t.Fatalf("after the TTL: %+v, %v", info, err)
+	}
+}
+
+// TestCacheChannelsSharedThroughRedis: two servers on one Redis cache see
+// each other's cached events, as two nodes behind a load balancer must.
+func TestCacheChannelsSharedThroughRedis(t *testing.T) {
+	url := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL")
+	prefix := "sockudo_test_cache:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	var servers []*testServer
+	for i := 0; i < 2; i++ {
+		opt, err := rueidis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := rueidis.NewClient(opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(client.Close)
+		rc, err := rediscache.New(client, &rediscache.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithCache(rc)))
+	}
+	if err := servers[0].Trigger(context.Background(), testID, sockudo.Event{Name: "price", Channels: []string{"cache-shared"}, Data: "42"}); err != nil {
+		t.Fatal(err)
+	}
+	c := servers[1].dial(t, testKey)
+	c.SubscribeOK(t, testKey, testSecret, "cache-shared", "")
+	if f := c.Expect(t, "price"); f.DataString(t) != "42" {
+		t.Fatalf("%s", f.Raw)
+	}
+	info, err := servers[1].Channel(context.Background(), testID, "cache-shared")
+	if err != nil || info.Cached == nil || info.Cached.TTL <= 0 {
+		t.Fatalf("%+v, %v", info, err)
 	}
 }
