@@ -1,0 +1,106 @@
+package hub
+
+import (
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/sockudo-go/sockudo/internal/protocol"
+)
+
+func TestOriginAllowed(t *testing.T) {
+	tests := []struct {
+		allowed []string
+		origin  string
+		want    bool
+	}{
+		{nil, "https://any.example", true},
+		{[]string{"*"}, "https://any.example", true},
+		{[]string{"https://app.example.com"}, "https://app.example.com", true},
+		{[]string{"https://app.example.com"}, "http://app.example.com", false},
+		{[]string{"app.example.com"}, "http://app.example.com", true},
+		{[]string{"*.example.com"}, "https://a.example.com", true},
+		{[]string{"*.example.com"}, "https://example.com", false},
+		{[]string{"*.example.com"}, "https://evil-example.com", false},
+		{[]string{"https://*.example.com"}, "http://a.example.com", false},
+		{[]string{"https://app.example.com"}, "", false},
+		{[]string{"HTTPS://App.Example.com"}, "https://app.example.com", true},
+	}
+	for _, tt := range tests {
+		if got := originAllowed(tt.allowed, tt.origin); got != tt.want {
+			t.Errorf("originAllowed(%v, %q) = %v, want %v", tt.allowed, tt.origin, got, tt.want)
+		}
+	}
+}
+
+func TestCheckProtocol(t *testing.T) {
+	tests := []struct {
+		query  string
+		strict bool
+		want   int
+	}{
+		{"protocol=7", false, 0},
+		{"protocol=5", true, 0},
+		{"", false, 0},
+		{"", true, protocol.CodeNoProtocol},
+		{"protocol=8", false, protocol.CodeUnsupportedProtocol},
+		{"protocol=1", false, protocol.CodeUnsupportedProtocol},
+		{"protocol=x", false, protocol.CodeInvalidVersion},
+	}
+	for _, tt := range tests {
+		q, _ := url.ParseQuery(tt.query)
+		if got, _ := checkProtocol(q, tt.strict); got != tt.want {
+			t.Errorf("checkProtocol(%q, strict %v) = %d, want %d", tt.query, tt.strict, got, tt.want)
+		}
+	}
+}
+
+func TestSocketIDs(t *testing.T) {
+	re := regexp.MustCompile(`^\d+\.\d+$`)
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := newSocketID()
+		if !re.MatchString(id) || seen[id] {
+			t.Fatalf("socket id %q invalid or repeated", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestWatchlistFrame(t *testing.T) {
+	got := string(watchlistFrame([]string{"a", "b"}, []string{"c"}))
+	want := `{"event":"pusher_internal:watchlist_events","data":"{\"events\":[{\"name\":\"online\",\"user_ids\":[\"a\",\"b\"]},{\"name\":\"offline\",\"user_ids\":[\"c\"]}]}"}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestPresenceData(t *testing.T) {
+	ch := &channel{members: map[string]*member{
+		"2": {sockets: 1, info: []byte(`{"name":"B"}`)},
+		"1": {sockets: 2},
+	}}
+	want := `{"presence":{"ids":["1","2"],"hash":{"1":null,"2":{"name":"B"}},"count":2}}`
+	if got := ch.presenceDataLocked(); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestParseChannelData(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"user_id":"a"}`:                  "a",
+		`{"user_id":10,"user_info":{}}`:    "10",
+		`{"user_id":1.5e3}`:                "1.5e3",
+		`{"user_id":"x","user_info":null}`: "x",
+	} {
+		pm, err := parseChannelData(in, 0)
+		if err != nil || pm.userID != want {
+			t.Errorf("parseChannelData(%s) = %+v, %v; want id %q", in, pm, err, want)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{}`, `{"user_id":""}`, `{"user_id":true}`, `{"user_id":null}`, `not json`} {
+		if _, err := parseChannelData(bad, 0); err == nil {
+			t.Errorf("parseChannelData(%q) accepted", bad)
+		}
+	}
+}
