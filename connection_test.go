@@ -232,3 +232,15 @@ func TestSlowConsumerIsClosedWith4100(t *testing.T) {
 	}
 	t.Fatal("a client that never reads was not disconnected")
 }
+
+func TestHealthReportsBackendOutage(t *testing.T) {
+	ok := newTestServer(t, sockudo.WithApps(testApp()))
+	if resp, body := getStatus(t, ok.http.URL+"/up", nil); resp.StatusCode != 200 || body != "OK\n" {
+		t.Fatalf("/up = %d %q", resp.StatusCode, body)
+	}
+	down := newTestServer(t, sockudo.WithAppManager(failingManager{}))
+	resp, body := getStatus(t, down.http.URL+"/up", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || body != "ERROR\n" || resp.Header.Get("X-Health-Check") != "ERROR" {
+		t.Fatalf("/up with the app store down = %d %q", resp.StatusCode, body)
+	}
+}

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
+	"github.com/sockudo-go/sockudo/cache"
 	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
@@ -27,6 +29,8 @@ type Server struct {
 	log      *slog.Logger
 	hub      *hub.Hub
 	apps     appmanager.Manager // cached
+	rawApps  appmanager.Manager // what the host gave, for health checks
+	cache    cache.Cache
 	appCache *appcache.Cache
 	api      http.Handler
 	limiter  ratelimit.Limiter
@@ -66,6 +70,7 @@ func (s *Server) init() error {
 		}
 		apps = m
 	}
+	s.rawApps = apps
 	s.apps = s.cacheApps(apps)
 
 	limiter := cfg.limiter
@@ -158,16 +163,40 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, key string) {
 	})
 }
 
+// serveHealth answers /up: OK, DRAINING during shutdown, or ERROR when
+// the app store or the cache does not answer, so a load balancer can take
+// the server out of rotation.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	status := "OK"
 	if s.closed.Load() {
-		w.Header().Set("X-Health-Check", "DRAINING")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "DRAINING")
-		return
+		status = "DRAINING"
+	} else if err := s.checkBackends(r.Context()); err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "health check failed", slog.Any("error", err))
+		status = "ERROR"
 	}
-	w.Header().Set("X-Health-Check", "OK")
-	fmt.Fprintln(w, "OK")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Health-Check", status)
+	if status != "OK" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	fmt.Fprintln(w, status)
+}
+
+// healthProbe is a key no app or cache entry has.
+const healthProbe = "__sockudo_health_probe__"
+
+// checkBackends asks the app store (bypassing the app cache) and the cache
+// for an absent key: "not found" proves they answer.
+func (s *Server) checkBackends(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := s.rawApps.FindByID(ctx, healthProbe); err != nil && !errors.Is(err, appmanager.ErrNotFound) {
+		return fmt.Errorf("app manager: %w", err)
+	}
+	if _, err := s.cache.Get(ctx, healthProbe); err != nil && !errors.Is(err, cache.ErrNotFound) {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
 }
 
 // Shutdown stops accepting connections, closes every socket with 4200 (so

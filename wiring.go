@@ -46,6 +46,7 @@ func (s *Server) initCache(hc *hub.Config) error {
 		c = mc
 	}
 	hc.Cache = c
+	s.cache = c
 	return nil
 }
 
