@@ -38,6 +38,9 @@ type Conn struct {
 	closeText  string
 	dropped    atomic.Uint64
 	closedOnce sync.Once
+	// writeFn and readFn are c.writeLoop and c.readLoop, made once: a go
+	// statement on a method value allocates each time.
+	writeFn, readFn func()
 
 	// Subscriptions and identity, guarded by subMu. The read goroutine
 	// changes them; closes and queries from other goroutines read them.
@@ -102,7 +105,7 @@ func (c *Conn) send(frame []byte) bool {
 	}
 	c.writing = true
 	c.mu.Unlock()
-	go c.writeLoop()
+	go c.writeFn()
 	return true
 }
 
@@ -173,7 +176,7 @@ func (c *Conn) closeWith(code int, message string) {
 	}
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go c.writeFn()
 	}
 }
 
@@ -194,7 +197,7 @@ func (c *Conn) closeGracefully(code int, reason string) {
 	}
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go c.writeFn()
 	}
 }
 
@@ -255,19 +258,28 @@ var (
 )
 
 // readLoop reads client frames until the connection ends, then removes the
-// socket from every registry.
+// socket from every registry. After each handled message it continues on a
+// fresh goroutine, so an idle socket's stack is the small one of a reader.
 func (c *Conn) readLoop() {
-	defer c.cleanup()
+	if c.readOne() {
+		go c.readFn()
+		return
+	}
+	c.cleanup()
+}
+
+// readOne reads and handles one message; false means the connection ended.
+func (c *Conn) readOne() bool {
 	max := c.hub.cfg.MaxMessageBytes
 	for {
 		typ, r, err := c.ws.Reader(c.ctx)
 		if err != nil {
-			return
+			return false
 		}
 		c.touch()
 		if typ != websocket.MessageText {
 			if _, err := io.Copy(io.Discard, r); err != nil {
-				return
+				return false
 			}
 			c.sendError(protocol.CodeInvalidMessage, "Binary frames are not supported", "")
 			continue
@@ -282,19 +294,20 @@ func (c *Conn) readLoop() {
 			}
 			readBufs.Put(buf)
 			if err != nil {
-				return
+				return false
 			}
 			continue
 		}
 		if err != nil {
 			readBufs.Put(buf)
-			return
+			return false
 		}
 		c.handle(buf.Bytes())
 		if buf.Cap() > 64<<10 {
 			buf = new(bytes.Buffer) // do not keep a huge buffer pooled
 		}
 		readBufs.Put(buf)
+		return true
 	}
 }
 

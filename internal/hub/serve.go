@@ -34,11 +34,11 @@ const (
 	maxProtocol = 7
 )
 
-// ServeWS upgrades the request and runs the socket of the app with the
-// given key until it closes. Rejections (unknown app, disabled, over
-// quota, bad protocol, origin) happen after the upgrade, as a pusher:error
-// followed by a close with the same code, which is how Pusher clients
-// learn whether to reconnect.
+// ServeWS upgrades the request and starts the socket of the app with the
+// given key; it returns once the socket runs on its own goroutine.
+// Rejections (unknown app, disabled, over quota, bad protocol, origin)
+// happen after the upgrade, as a pusher:error followed by a close with the
+// same code, which is how Pusher clients learn whether to reconnect.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts ConnectOptions) {
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// Origins are checked per app below; browsers connect from the
@@ -101,8 +101,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	h.conns.Add(1)
 	h.wg.Add(1)
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &Conn{hub: h, app: app, state: state, ws: ws, id: newSocketID(), ctx: ctx, cancel: cancel}
+	c.writeFn, c.readFn = c.writeLoop, c.readLoop
 	c.touch()
 	state.addSocket(c)
 	c.timer = time.AfterFunc(h.cfg.ActivityTimeout, c.onTimer)
@@ -113,7 +114,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		c.closeGracefully(protocol.CodeReconnect, protocol.ReasonShutdown)
 	}
 	c.send(establishedFrame(c.id, h.cfg.ActivityTimeout.Seconds()))
-	c.readLoop()
+	// Read on a goroutine of our own so net/http can free the request's
+	// objects, and so the reader's stack stays small (see readLoop).
+	go c.readFn()
 }
 
 func establishedFrame(socketID string, activityTimeout float64) []byte {

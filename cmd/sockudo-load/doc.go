@@ -1,0 +1,77 @@
+// Command sockudo-load measures a sockudo.Server against the floor: the
+// thinnest Pusher-shaped broadcaster on coder/websocket (one reader and one
+// writer goroutine per socket, a buffered channel as the outbound queue,
+// no auth, no limits). Both run in this process, each on its own
+// 127.0.0.1 listener; the same client code drives both, and the tool
+// prints a table of figures with their ratio (sockudo / floor) and the
+// targets of DESIGN.md.
+//
+// The clients run in a child process (this binary re-executed with a
+// hidden flag), so the parent only hosts the servers and its heap, stack,
+// allocation and CPU figures are the servers' own. Only one target is
+// under load at any time; the other server is idle meanwhile.
+//
+// # Scenarios
+//
+//   - idle: open -conns sockets subscribed to one channel, let them go
+//     idle, force two GCs and report the server process's HeapInuse and
+//     StackInuse growth per connection (from runtime.MemStats, as deltas
+//     from before the connections), with goroutines per connection.
+//   - latency: for each SxR of -latency, S subscribers of each target
+//     receive R publishes per second for -duration. Both targets keep
+//     their subscribers open while publishing alternates between them
+//     every second on one steady schedule (A B B A A B ...), so that load
+//     from elsewhere on the machine falls on both alike. The publisher
+//     embeds a send timestamp (nanoseconds since an epoch shared by both
+//     processes, read from the monotonic clock) in the event data;
+//     clients record receive minus send. It reports p50, p99 and max
+//     delivery latency, lost messages (expected messages not received in
+//     order), and the server process's allocations and CPU per delivery.
+//     Publishing calls Server.Trigger and the floor's publish function
+//     directly, so neither pays for HTTP.
+//   - connect: open -connect sockets through the WebSocket handshake and
+//     pusher:connection_established with -dialers concurrent dialers,
+//     -rounds times per target in alternating order, and report
+//     connections per second and server CPU per connection.
+//
+// # Usage
+//
+//	go run ./cmd/sockudo-load [flags]
+//
+// Flags:
+//
+//	-run list           scenarios to run, in order (default "idle,latency,connect")
+//	-conns n            idle sockets (default 10000)
+//	-latency list       latency scenarios as SUBSxRATE (default "250x12,2000x20")
+//	-duration d         publishing time of each latency scenario (default 10s)
+//	-connect n          sockets opened by the connect scenario (default 2000)
+//	-dialers k          concurrent dialers in every scenario (default 50)
+//	-rounds n           rounds of the connect scenario per target (default 3)
+//	-floor-queue n      capacity of the floor's per-socket channel (default 64)
+//	-timeout d          bound on the whole run (default 10m)
+//	-cpuprofile file    write a CPU profile of the server process
+//	-heapprofile prefix write heap profiles prefix.sockudo and prefix.floor,
+//	                    taken while the idle sockets are open
+//
+// Every run is bounded in time and connection count, uses loopback only
+// and stops by itself. Each process needs a file descriptor per socket:
+// the tool raises RLIMIT_NOFILE to what the largest scenario needs and
+// fails with a clear error when the hard limit is too low.
+//
+// The output is one row per figure:
+//
+//	SCENARIO  METRIC  SOCKUDO  FLOOR  RATIO  TARGET  RESULT
+//
+// RATIO is sockudo / floor; RESULT is ok, MISS, or - when the row has no
+// target. Lines starting with # are comments: the Go version, CPUs, file
+// descriptor limit and load average. Clients and servers share the
+// machine's cores, so figures from a small machine are pessimistic for
+// both and only their ratio is meaningful; other work on the machine
+// (see the load average) skews them.
+//
+// The sockudo server runs with its defaults (outbound queue 1000 frames,
+// close slow consumers). The floor's channel is allocated whole when a
+// socket opens, so its capacity counts in its idle memory (24 bytes a
+// slot); 64 slots are plenty at these rates, since a full channel only
+// makes the publisher wait.
+package main
