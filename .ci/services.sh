@@ -5,13 +5,17 @@
 # port are reused. Progress goes to stderr.
 #
 # Ports: Redis 6379, Redis Cluster 7000-7002, Redis Sentinel master 6381 +
-# sentinel 26379, PostgreSQL 5432, MariaDB 3306, NATS 4222, dynalite 8000,
+# sentinel 26379, PostgreSQL 5432, MariaDB 3306, dynalite 8000,
 # local-aws-sqs 9324.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 STATE=${SOCKUDO_CI_STATE:-/tmp/sockudo-ci}
 mkdir -p "$STATE"
+# Ports are variables only so the install-and-start paths can be exercised
+# beside running services; CI uses the standard ones.
+PG_PORT=${SOCKUDO_CI_PG_PORT:-5432}
+MYSQL_PORT=${SOCKUDO_CI_MYSQL_PORT:-3306}
 log() { echo "services: $*" >&2; }
 
 wait_for() { # wait_for <what> <tries of 0.2 s> <command...>
@@ -72,41 +76,32 @@ CONF
 }
 
 start_postgres() {
-  if ! port_open 5432; then
+  if ! port_open "$PG_PORT"; then
     apt_install postgresql postgresql-client
     local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
     install -d -o postgres -g postgres "$STATE/pg"
     [ -d "$STATE/pg/data" ] || runuser -u postgres -- "$bin/initdb" -D "$STATE/pg/data" -U postgres \
       --auth=trust -E UTF8 --no-sync >&2
     runuser -u postgres -- "$bin/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/pg.log" -w -o \
-      "-c listen_addresses=127.0.0.1 -p 5432 -k $STATE/pg -c fsync=off" start >&2
+      "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $STATE/pg -c fsync=off" start >&2
   fi
-  wait_for postgres 100 psql -h 127.0.0.1 -U postgres -d postgres -c 'select 1'
-  psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1 ||
-    psql -h 127.0.0.1 -U postgres -d postgres -c 'create database test' >&2
+  wait_for postgres 100 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'select 1'
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1 ||
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'create database test' >&2
 }
 
 start_mariadb() {
-  if ! port_open 3306; then
+  if ! port_open "$MYSQL_PORT"; then
     apt_install mariadb-server mariadb-client
     install -d -o mysql -g mysql "$STATE/mysql"
     [ -d "$STATE/mysql/data" ] || mariadb-install-db --user=mysql --datadir="$STATE/mysql/data" \
       --auth-root-authentication-method=normal --skip-test-db >"$STATE/mysql/install.log" 2>&1
-    (mariadbd --no-defaults --user=mysql --datadir="$STATE/mysql/data" --bind-address=127.0.0.1 --port=3306 \
+    (mariadbd --no-defaults --user=mysql --datadir="$STATE/mysql/data" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
       --socket="$STATE/mysql/mysqld.sock" --log-error="$STATE/mysql/error.log" --skip-log-bin \
       --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 &)
   fi
-  wait_for mariadb 150 mariadb -h 127.0.0.1 -P 3306 -uroot -e 'select 1'
-  mariadb -h 127.0.0.1 -P 3306 -uroot -e 'create database if not exists test' >&2
-}
-
-start_nats() {
-  if ! port_open 4222; then
-    apt_install nats-server
-    mkdir -p "$STATE/nats"
-    (nats-server -a 127.0.0.1 -p 4222 -js -sd "$STATE/nats/js" -l "$STATE/nats/nats.log" >/dev/null 2>&1 &)
-  fi
-  wait_for nats 50 port_open 4222
+  wait_for mariadb 150 mariadb -h 127.0.0.1 -P "$MYSQL_PORT" -uroot -e 'select 1'
+  mariadb -h 127.0.0.1 -P "$MYSQL_PORT" -uroot -e 'create database if not exists test' >&2
 }
 
 start_node_services() {
@@ -125,7 +120,6 @@ start_node_services() {
 start_redis
 start_postgres
 start_mariadb
-start_nats
 start_node_services
 log "all services up"
 
@@ -135,9 +129,8 @@ export SOCKUDO_TEST_REDIS_CLUSTER_ADDRS=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:
 export SOCKUDO_TEST_REDIS_SENTINEL_ADDRS=127.0.0.1:26379
 export SOCKUDO_TEST_REDIS_SENTINEL_MASTER=mymaster
 export SOCKUDO_TEST_REDIS_SERVER_BIN=$(command -v redis-server)
-export SOCKUDO_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
-export SOCKUDO_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test?parseTime=true'
-export SOCKUDO_TEST_NATS_URL=nats://127.0.0.1:4222
+export SOCKUDO_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:$PG_PORT/test?sslmode=disable'
+export SOCKUDO_TEST_MYSQL_DSN='root@tcp(127.0.0.1:$MYSQL_PORT)/test?parseTime=true'
 export SOCKUDO_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:8000
 export SOCKUDO_TEST_SQS_ENDPOINT=http://127.0.0.1:9324
 VARS
