@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -86,19 +87,12 @@ func (c *redisConfig) clientOption(cluster bool) (rueidis.ClientOption, error) {
 	return opt, nil
 }
 
-// redactURLError keeps a password in a malformed URL out of logs.
+// redactURLError keeps a password in a malformed URL out of logs: a
+// *url.Error quotes the whole URL.
 func redactURLError(err error) error {
 	var ue *url.Error
-	if ok := asURLError(err, &ue); ok {
+	if errors.As(err, &ue) {
 		return fmt.Errorf("malformed Redis URL: %v", ue.Err)
 	}
 	return err
-}
-
-func asURLError(err error, target **url.Error) bool {
-	ue, ok := err.(*url.Error)
-	if ok {
-		*target = ue
-	}
-	return ok
 }

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedisClientOption(t *testing.T) {
+	c := defaultRedisConfig()
+	opt, err := c.clientOption(false)
+	if err != nil || len(opt.InitAddress) != 1 || opt.InitAddress[0] != "127.0.0.1:6379" {
+		t.Fatalf("default: %+v, %v", opt.InitAddress, err)
+	}
+	c.Sentinels, c.Name = []string{"127.0.0.1:26379"}, "mymaster"
+	if opt, _ = c.clientOption(false); opt.Sentinel.MasterSet != "mymaster" || opt.InitAddress[0] != "127.0.0.1:26379" {
+		t.Fatalf("sentinel: %+v", opt)
+	}
+	if _, err := c.clientOption(true); err == nil {
+		t.Fatal("cluster without nodes accepted")
+	}
+	c.Cluster.Nodes = []string{"redis://127.0.0.1:7000", "127.0.0.1:7001"}
+	if opt, _ = c.clientOption(true); strings.Join(opt.InitAddress, ",") != "127.0.0.1:7000,127.0.0.1:7001" {
+		t.Fatalf("cluster: %v", opt.InitAddress)
+	}
+	c.URL = "redis://user:s3cret@[bad"
+	_, err = c.clientOption(false)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("malformed URL error %v leaks or is missing", err)
+	}
+}
