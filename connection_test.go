@@ -244,3 +244,39 @@ func TestHealthReportsBackendOutage(t *testing.T) {
 		t.Fatalf("/up with the app store down = %d %q", resp.StatusCode, body)
 	}
 }
+
+func TestDropMessagesPolicyKeepsTheSocket(t *testing.T) {
+	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithOutboundQueue(4), sockudo.WithSlowConsumerPolicy(sockudo.DropMessages))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, s.ws+"/app/"+testKey+"?protocol=7", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if _, _, err := ws.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"event":"pusher:subscribe","data":{"channel":"firehose"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 8000)
+	for i := 0; i < 400 && s.Stats().Apps[testID].MessagesDropped == 0; i++ {
+		for j := 0; j < 20; j++ {
+			if err := s.Trigger(ctx, testID, sockudo.Event{Name: "e", Channels: []string{"firehose"}, Data: big}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.Stats().Apps[testID].MessagesDropped == 0 {
+		t.Fatal("no message was dropped for a client that never reads")
+	}
+	ch, err := s.Channel(ctx, testID, "firehose")
+	if err != nil || !ch.Occupied {
+		t.Fatalf("the slow socket was closed under DropMessages: %+v, %v", ch, err)
+	}
+}

@@ -24,6 +24,10 @@ type AppStats struct {
 	// closed, client messages received, messages queued to sockets, and
 	// events published through the HTTP or Go API.
 	Connected, Disconnected, MessagesReceived, MessagesDelivered, EventsPublished uint64
+	// MessagesDropped counts messages refused by full outbound queues
+	// (DropMessages policy); SlowConsumersClosed counts sockets closed
+	// with 4100 for a full queue (CloseSlowConsumer policy).
+	MessagesDropped, SlowConsumersClosed uint64
 }
 
 // Stats returns a snapshot of the server's figures.
@@ -38,6 +42,7 @@ func (s *Server) Stats() Stats {
 			Connections: a.Connections, Channels: a.Channels, Users: a.Users,
 			Connected: a.Connected, Disconnected: a.Disconnected,
 			MessagesReceived: a.Received, MessagesDelivered: a.Delivered, EventsPublished: a.Published,
+			MessagesDropped: a.Dropped, SlowConsumersClosed: a.SlowClosed,
 		}
 	}
 	return st

@@ -36,7 +36,6 @@ type Conn struct {
 	closed     bool // nothing more is queued
 	closeCode  websocket.StatusCode
 	closeText  string
-	dropped    atomic.Uint64
 	closedOnce sync.Once
 	// writeFn and readFn are c.writeLoop and c.readLoop, made once: a go
 	// statement on a method value allocates each time.
@@ -83,13 +82,14 @@ func (c *Conn) send(frame []byte) bool {
 	if len(c.queue) >= c.hub.cfg.OutboundQueue {
 		if c.hub.cfg.SlowConsumer == DropMessages {
 			c.mu.Unlock()
-			c.dropped.Add(1)
+			c.state.dropped.Add(1)
 			return false
 		}
 		// Close at once: what is queued would only make the client later.
 		c.closed = true
 		c.queue = nil
 		c.mu.Unlock()
+		c.state.slowClosed.Add(1)
 		c.hub.log.LogAttrs(c.ctx, slog.LevelInfo, "closing slow consumer",
 			slog.String("app_id", c.app.ID), slog.String("socket_id", c.id))
 		go func() {

@@ -346,6 +346,8 @@ type Stats struct {
 	Received     uint64
 	Delivered    uint64
 	Published    uint64
+	Dropped      uint64
+	SlowClosed   uint64
 }
 
 // AppStats returns a snapshot for the app with the given id.
@@ -361,6 +363,8 @@ func (h *Hub) AppStats(appID string) Stats {
 		Received:     a.received.Load(),
 		Delivered:    a.delivered.Load(),
 		Published:    a.published.Load(),
+		Dropped:      a.dropped.Load(),
+		SlowClosed:   a.slowClosed.Load(),
 	}
 	for i := range a.shards {
 		s := &a.shards[i]

@@ -29,6 +29,8 @@ type appState struct {
 	received     atomic.Uint64
 	delivered    atomic.Uint64
 	published    atomic.Uint64
+	dropped      atomic.Uint64 // messages a full queue refused (DropMessages)
+	slowClosed   atomic.Uint64 // sockets closed for a full queue
 
 	socketsMu sync.Mutex
 	sockets   map[*Conn]struct{}

@@ -35,6 +35,8 @@ var metrics = []metric{
 	{"ws_messages_received_total", "Messages received from clients.", true, func(a sockudo.AppStats) float64 { return float64(a.MessagesReceived) }},
 	{"ws_messages_sent_total", "Messages queued to clients by broadcasts.", true, func(a sockudo.AppStats) float64 { return float64(a.MessagesDelivered) }},
 	{"events_published_total", "Events published through the HTTP or Go API.", true, func(a sockudo.AppStats) float64 { return float64(a.EventsPublished) }},
+	{"messages_dropped_total", "Messages refused by full outbound queues.", true, func(a sockudo.AppStats) float64 { return float64(a.MessagesDropped) }},
+	{"slow_consumers_closed_total", "Connections closed with 4100 because their outbound queue was full.", true, func(a sockudo.AppStats) float64 { return float64(a.SlowConsumersClosed) }},
 }
 
 // NewCollector returns a collector whose metric names start with prefix
