@@ -33,6 +33,10 @@ type RateLimit struct {
 	Max       int
 	Window    time.Duration
 	TrustHops int
+	// KeyPrefix namespaces the limit's keys in the limiter, so servers
+	// sharing a Redis limiter share budgets only where prefixes match.
+	// Empty means "api:" for the API limit and "ws:" for connections.
+	KeyPrefix string
 }
 
 type config struct {

@@ -158,6 +158,9 @@ func (s *Server) rule(l *RateLimit, prefix string) *ratelimithttp.Rule {
 	if l == nil {
 		return nil
 	}
+	if l.KeyPrefix != "" {
+		prefix = l.KeyPrefix
+	}
 	return &ratelimithttp.Rule{
 		Limiter:   s.limiter,
 		Limit:     ratelimit.Limit{Max: l.Max, Window: l.Window},

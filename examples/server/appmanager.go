@@ -35,6 +35,9 @@ type appManagerConfig struct {
 	// DefaultApp is built from SOCKUDO_DEFAULT_APP_* and used by the memory
 	// driver when no apps are configured.
 	DefaultApp appmanager.App `json:"-"`
+	// envDefaultApp records that SOCKUDO_DEFAULT_APP_ID, _KEY or _SECRET
+	// was set; skipInline that inline apps are switched off.
+	envDefaultApp, skipInline bool
 	// poolingEnv holds the database_pooling settings given by
 	// DATABASE_POOLING_ENABLED and DATABASE_POOL_MIN/MAX; they override
 	// the file's database_pooling section.
@@ -53,17 +56,31 @@ type appCacheConfig struct {
 
 func defaultAppManagerConfig() appManagerConfig {
 	return appManagerConfig{
-		Driver: "memory",
-		Cache:  appCacheConfig{Enabled: true, TTL: 300},
-		DefaultApp: appmanager.App{
-			ID: "app-id", Key: "app-key", Secret: "app-secret", Enabled: true,
-			EnableClientMessages: true,
-		},
+		Driver:     "memory",
+		Cache:      appCacheConfig{Enabled: true, TTL: 300},
+		DefaultApp: sockudoDefaultApp(),
+	}
+}
+
+// sockudoDefaultApp is Sockudo's default app: app-id / app-key /
+// app-secret, client messages off, and 100 for every numeric limit.
+func sockudoDefaultApp() appmanager.App {
+	return appmanager.App{
+		ID: "app-id", Key: "app-key", Secret: "app-secret", Enabled: true,
+		MaxConnections: 100, MaxBackendEventsPerSecond: 100, MaxClientEventsPerSecond: 100,
+		MaxReadRequestsPerSecond: 100, MaxPresenceMembersPerChannel: 100, MaxPresenceMemberSizeInKB: 100,
+		MaxChannelNameLength: 100, MaxEventChannelsAtOnce: 100, MaxEventNameLength: 100,
+		MaxEventPayloadInKB: 100, MaxEventBatchSize: 100,
 	}
 }
 
 func (c *appManagerConfig) applyEnv(e env) error {
 	e.str(&c.Driver, "APP_MANAGER_DRIVER")
+	// As in Sockudo, CACHE_TTL_SECONDS also sets the app cache's TTL;
+	// APP_MANAGER_CACHE_TTL, read below, wins.
+	if err := e.integer(&c.Cache.TTL, "CACHE_TTL_SECONDS"); err != nil {
+		return err
+	}
 	if err := e.boolean(&c.Cache.Enabled, "APP_MANAGER_CACHE_ENABLED"); err != nil {
 		return err
 	}
@@ -73,7 +90,28 @@ func (c *appManagerConfig) applyEnv(e env) error {
 	if err := c.poolingEnv.applyEnv(e); err != nil {
 		return err
 	}
+	// Inline apps can be switched off, and, as in Sockudo, a default app
+	// given by SOCKUDO_DEFAULT_APP_ID, _KEY or _SECRET replaces them.
+	skip, register := false, true
+	if err := e.boolean(&skip, "SOCKUDO_SKIP_INLINE_APPS"); err != nil {
+		return err
+	}
+	if err := e.boolean(&register, "APP_MANAGER_REGISTER_INLINE_APPS"); err != nil {
+		return err
+	}
+	c.skipInline = skip || !register
+	for _, n := range []string{"SOCKUDO_DEFAULT_APP_ID", "SOCKUDO_DEFAULT_APP_KEY", "SOCKUDO_DEFAULT_APP_SECRET"} {
+		if _, ok := e.lookup(n); ok {
+			c.envDefaultApp = true
+		}
+	}
+	if c.skipInline || c.envDefaultApp {
+		c.Array.Apps = nil
+	}
 	d := &c.DefaultApp
+	if err := e.boolean(&d.EnableClientMessages, "SOCKUDO_ENABLE_CLIENT_MESSAGES"); err != nil {
+		return err
+	}
 	e.str(&d.ID, "SOCKUDO_DEFAULT_APP_ID")
 	e.str(&d.Key, "SOCKUDO_DEFAULT_APP_KEY")
 	e.str(&d.Secret, "SOCKUDO_DEFAULT_APP_SECRET")
@@ -123,7 +161,7 @@ func openAppManager(ctx context.Context, cfg *Config, log *slog.Logger) (appmana
 	switch cfg.AppManager.Driver {
 	case "", "memory", "array":
 		apps := cfg.AppManager.Array.Apps
-		if len(apps) == 0 {
+		if len(apps) == 0 && !cfg.AppManager.skipInline && cfg.AppManager.DefaultApp.Enabled {
 			apps = []appmanager.App{cfg.AppManager.DefaultApp}
 		}
 		m, err := memory.New(apps...)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -103,6 +105,7 @@ func loadConfig(path string, e env) (Config, []string, error) {
 		if err != nil {
 			return c, nil, fmt.Errorf("config file: %w", err)
 		}
+		data = interpolate(data, e)
 		if err := json.Unmarshal(data, &c); err != nil {
 			return c, nil, fmt.Errorf("config file %s: %w", path, err)
 		}
@@ -119,6 +122,43 @@ func loadConfig(path string, e env) (Config, []string, error) {
 		return c, unknown, fmt.Errorf("environment: %w", err)
 	}
 	return c, unknown, nil
+}
+
+// placeholder matches ${NAME} and ${NAME:-default}; quoted matches one
+// that is a whole JSON string.
+var (
+	placeholder = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}"\\]*))?\}`)
+	quoted      = regexp.MustCompile(`"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}"\\]*))?\}"`)
+)
+
+// interpolate expands ${NAME} and ${NAME:-default} in a config file, as
+// Sockudo does. A placeholder that is a whole JSON string and expands to a
+// number or a boolean becomes that JSON value, so "port": "${PORT:-6001}"
+// reads as a number; anything else is inserted as string content.
+func interpolate(data []byte, e env) []byte {
+	value := func(m [][]byte) string {
+		if v, ok := e.lookup(string(m[1])); ok && v != "" {
+			return v
+		}
+		return string(m[2])
+	}
+	data = quoted.ReplaceAllFunc(data, func(b []byte) []byte {
+		v := value(quoted.FindSubmatch(b))
+		if v == "true" || v == "false" || json.Valid([]byte(v)) && isNumber(v) {
+			return []byte(v)
+		}
+		out, _ := json.Marshal(v)
+		return out
+	})
+	return placeholder.ReplaceAllFunc(data, func(b []byte) []byte {
+		out, _ := json.Marshal(value(placeholder.FindSubmatch(b)))
+		return out[1 : len(out)-1] // string content, escaped
+	})
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 func (c *Config) applyEnv(e env) error {

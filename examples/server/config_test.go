@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,3 +118,61 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestConfigInterpolation(t *testing.T) {
+	p := writeConfig(t, `{"host": "${SOCKUDO_HOST:-127.0.0.1}", "port": "${SOCKUDO_PORT:-7002}",
+		"metrics": {"enabled": "${METRICS_ON:-false}"},
+		"path_prefix": "/x/${PREFIX_PART}/y", "app_manager": {"array": {"apps": [
+		{"id": "a", "key": "${APP_KEY}", "secret": "${APP_SECRET:-dflt}", "enabled": true}]}}}`)
+	cfg, _, err := loadConfig(p, mapEnv(map[string]string{"PREFIX_PART": `q"z`, "APP_KEY": "from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != "127.0.0.1" || cfg.Port != 7002 || cfg.Metrics.Enabled || cfg.PathPrefix != `/x/q"z/y` {
+		t.Fatalf("host %q port %d metrics %v prefix %q", cfg.Host, cfg.Port, cfg.Metrics.Enabled, cfg.PathPrefix)
+	}
+	if a := cfg.AppManager.Array.Apps[0]; a.Key != "from-env" || a.Secret != "dflt" {
+		t.Fatalf("app %+v", a)
+	}
+}
+
+func TestDefaultAppFromEnvironmentReplacesInlineApps(t *testing.T) {
+	p := writeConfig(t, `{"app_manager":{"array":{"apps":[{"id":"file","key":"file-key","secret":"s","enabled":true}]}}}`)
+	cfg, _, err := loadConfig(p, mapEnv(map[string]string{
+		"SOCKUDO_DEFAULT_APP_ID": "env", "SOCKUDO_DEFAULT_APP_KEY": "env-key", "SOCKUDO_DEFAULT_APP_SECRET": "env-secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, closeFn, err := openAppManager(context.Background(), &cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	if _, err := m.FindByKey(context.Background(), "env-key"); err != nil {
+		t.Errorf("the environment's default app is not served: %v", err)
+	}
+	if _, err := m.FindByKey(context.Background(), "file-key"); err == nil {
+		t.Error("the file's app is still served although SOCKUDO_DEFAULT_APP_* is set")
+	}
+	d := cfg.AppManager.DefaultApp
+	if d.MaxConnections != 100 || d.MaxChannelNameLength != 100 || d.EnableClientMessages {
+		t.Errorf("default app limits %d/%d, client messages %v; Sockudo's are 100/100, off", d.MaxConnections, d.MaxChannelNameLength, d.EnableClientMessages)
+	}
+}
+
+func TestInlineAppSwitches(t *testing.T) {
+	p := writeConfig(t, `{"app_manager":{"array":{"apps":[{"id":"file","key":"file-key","secret":"s","enabled":true}]}}}`)
+	for _, env := range []map[string]string{{"SOCKUDO_SKIP_INLINE_APPS": "true"}, {"APP_MANAGER_REGISTER_INLINE_APPS": "false"}} {
+		cfg, _, err := loadConfig(p, mapEnv(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(cfg.AppManager.Array.Apps); n != 0 {
+			t.Errorf("%v: %d inline apps kept", env, n)
+		}
+	}
+	cfg, _, _ := loadConfig("", mapEnv(map[string]string{"CACHE_TTL_SECONDS": "10", "SOCKUDO_ENABLE_CLIENT_MESSAGES": "true"}))
+	if cfg.AppManager.Cache.TTL != 10 || !cfg.AppManager.DefaultApp.EnableClientMessages {
+		t.Errorf("app cache ttl %d, default app client messages %v", cfg.AppManager.Cache.TTL, cfg.AppManager.DefaultApp.EnableClientMessages)
+	}
+}

@@ -22,7 +22,7 @@ func rateLimitOptions(c *rateLimiterConfig, l ratelimit.Limiter) []sockudo.Optio
 		return nil
 	}
 	rule := func(r rateLimitRule) sockudo.RateLimit {
-		return sockudo.RateLimit{Max: r.MaxRequests, Window: seconds(r.WindowSeconds), TrustHops: r.TrustHops}
+		return sockudo.RateLimit{Max: r.MaxRequests, Window: seconds(r.WindowSeconds), TrustHops: r.TrustHops, KeyPrefix: r.KeyPrefix()}
 	}
 	return []sockudo.Option{
 		sockudo.WithRateLimiter(l),

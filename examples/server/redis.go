@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -28,7 +29,12 @@ type redisConfig struct {
 }
 
 type redisClusterConfig struct {
-	Nodes []string `json:"nodes"`
+	// Nodes are host:port or redis:// / rediss:// URLs, which may carry
+	// credentials; rediss:// turns TLS on.
+	Nodes    []string `json:"nodes"`
+	Username string   `json:"username"`
+	Password string   `json:"password"`
+	UseTLS   bool     `json:"use_tls"`
 }
 
 func defaultRedisConfig() redisConfig {
@@ -51,7 +57,9 @@ func (c *redisConfig) applyEnv(e env) error {
 	e.str(&c.Name, "DATABASE_REDIS_SENTINEL_NAME", "DATABASE_REDIS_NAME")
 	e.str(&c.SentinelPassword, "DATABASE_REDIS_SENTINEL_PASSWORD")
 	e.list(&c.Cluster.Nodes, "DATABASE_REDIS_CLUSTER_NODES", "REDIS_CLUSTER_NODES")
-	return nil
+	e.str(&c.Cluster.Username, "DATABASE_REDIS_CLUSTER_USERNAME")
+	e.str(&c.Cluster.Password, "DATABASE_REDIS_CLUSTER_PASSWORD")
+	return e.boolean(&c.Cluster.UseTLS, "DATABASE_REDIS_CLUSTER_USE_TLS")
 }
 
 // clientOption builds the rueidis options for a standalone or Sentinel
@@ -61,11 +69,7 @@ func (c *redisConfig) clientOption(cluster bool) (rueidis.ClientOption, error) {
 		if len(c.Cluster.Nodes) == 0 {
 			return rueidis.ClientOption{}, fmt.Errorf("database.redis.cluster.nodes (DATABASE_REDIS_CLUSTER_NODES) is empty")
 		}
-		nodes := make([]string, len(c.Cluster.Nodes))
-		for i, n := range c.Cluster.Nodes {
-			nodes[i] = strings.TrimPrefix(strings.TrimPrefix(n, "redis://"), "rediss://")
-		}
-		return rueidis.ClientOption{InitAddress: nodes, Username: c.Username, Password: c.Password, ShuffleInit: true}, nil
+		return c.clusterOption()
 	}
 	if c.URL != "" {
 		opt, err := rueidis.ParseURL(c.URL)
@@ -85,6 +89,48 @@ func (c *redisConfig) clientOption(cluster bool) (rueidis.ClientOption, error) {
 		opt.Sentinel = rueidis.SentinelOption{MasterSet: c.Name, Password: c.SentinelPassword}
 	}
 	return opt, nil
+}
+
+// clusterOption builds the options of a Redis Cluster client. Credentials
+// come from the cluster section, else from a node URL, else from
+// database.redis.
+func (c *redisConfig) clusterOption() (rueidis.ClientOption, error) {
+	cl := c.Cluster
+	opt := rueidis.ClientOption{Username: cl.Username, Password: cl.Password, ShuffleInit: true}
+	useTLS := cl.UseTLS
+	for _, n := range cl.Nodes {
+		if !strings.Contains(n, "://") {
+			opt.InitAddress = append(opt.InitAddress, n)
+			continue
+		}
+		u, err := url.Parse(n)
+		if err != nil || u.Host == "" || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return rueidis.ClientOption{}, fmt.Errorf("database.redis.cluster.nodes: %q is not host:port or a redis:// URL", redactUserinfo(n))
+		}
+		opt.InitAddress = append(opt.InitAddress, u.Host)
+		useTLS = useTLS || u.Scheme == "rediss"
+		if u.User != nil && opt.Password == "" {
+			opt.Username = u.User.Username()
+			opt.Password, _ = u.User.Password()
+		}
+	}
+	if opt.Password == "" {
+		opt.Username, opt.Password = c.Username, c.Password
+	}
+	if useTLS {
+		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return opt, nil
+}
+
+// redactUserinfo hides credentials in a node string for error messages.
+func redactUserinfo(s string) string {
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "***" + s[i:]
+		}
+	}
+	return s
 }
 
 // redactURLError keeps a password in a malformed URL out of logs: a

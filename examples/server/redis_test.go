@@ -28,3 +28,25 @@ func TestRedisClientOption(t *testing.T) {
 		t.Fatalf("malformed URL error %v leaks or is missing", err)
 	}
 }
+
+func TestRedisClusterNodeURLs(t *testing.T) {
+	c := defaultRedisConfig()
+	c.Cluster.Nodes = []string{"rediss://user:pw@10.0.0.1:7000", "10.0.0.2:7001"}
+	opt, err := c.clientOption(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(opt.InitAddress, ",") != "10.0.0.1:7000,10.0.0.2:7001" || opt.TLSConfig == nil ||
+		opt.Username != "user" || opt.Password != "pw" {
+		t.Fatalf("options %v tls %v user %q", opt.InitAddress, opt.TLSConfig != nil, opt.Username)
+	}
+	c.Cluster.Nodes = []string{"127.0.0.1:7000"}
+	c.Cluster.UseTLS = true
+	if opt, _ = c.clientOption(true); opt.TLSConfig == nil {
+		t.Fatal("use_tls ignored")
+	}
+	c.Cluster.Nodes = []string{"http://user:secret@h:1"}
+	if _, err := c.clientOption(true); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("bad node error %v", err)
+	}
+}
