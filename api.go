@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
@@ -85,11 +84,7 @@ func (s *Server) Channels(ctx context.Context, appID, prefix string) (map[string
 	if err != nil {
 		return nil, err
 	}
-	info := hub.InfoSubscriptionCount
-	if strings.HasPrefix(prefix, protocol.PrefixPresence) {
-		info |= hub.InfoUserCount
-	}
-	m, err := s.hub.Channels(ctx, app, prefix, info)
+	m, err := s.hub.Channels(ctx, app, prefix, hub.InfoSubscriptionCount|hub.InfoPresenceUserCount)
 	if err != nil {
 		return nil, apiErr(err)
 	}

@@ -132,6 +132,10 @@ func TestPresenceMembersOncePerUser(t *testing.T) {
 	if err != nil || info.UserCount != 2 || info.SubscriptionCount != 3 {
 		t.Fatalf("Channel = %+v, %v", info, err)
 	}
+	list, err := s.Channels(context.Background(), testID, "")
+	if err != nil || list[ch].UserCount != 2 || list[ch].SubscriptionCount != 3 {
+		t.Fatalf("Channels = %+v, %v", list, err)
+	}
 
 	// One of Bob's sockets leaves: nothing; the last leaves: member_removed.
 	bob1.Close()

@@ -190,7 +190,10 @@ func TestShutdownClosesWith4200(t *testing.T) {
 	}
 }
 
-func TestSlowConsumerIsClosedWith4100(t *testing.T) {
+// TestSlowConsumerIsDisconnected: a client that never reads cannot be sent
+// the 4100 close frame (its buffers are full), so what is checked is that
+// the server lets go of it instead of queueing without bound.
+func TestSlowConsumerIsDisconnected(t *testing.T) {
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithOutboundQueue(4))
 	// A raw connection that never reads: its TCP buffers fill, then its
 	// queue, and the server must close it rather than grow memory.

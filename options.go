@@ -124,12 +124,12 @@ func (c *config) validate() error {
 		return invalidOption("WithMaxRequestBody", "%d bytes is less than 1024", c.maxBodyBytes)
 	case c.timestampSkew <= 0:
 		return invalidOption("WithTimestampSkew", "%s is not positive", c.timestampSkew)
-	case c.webhookDelay < 0:
-		return invalidOption("WithWebhookDelay", "%s is negative", c.webhookDelay)
-	case c.webhookRetryFor < 0:
-		return invalidOption("WithWebhookRetry", "%s is negative", c.webhookRetryFor)
-	case c.webhookBatch < 0 || c.webhookBatchSize < 0:
-		return invalidOption("WithWebhookBatching", "duration %s and size %d must not be negative", c.webhookBatch, c.webhookBatchSize)
+	case c.webhookDelay <= 0:
+		return invalidOption("WithWebhookDelay", "%s is not positive", c.webhookDelay)
+	case c.webhookRetryFor <= 0:
+		return invalidOption("WithWebhookRetry", "%s is not positive", c.webhookRetryFor)
+	case c.webhookBatch < 0 || c.webhookBatchSize < 0 || (c.webhookBatch > 0) != (c.webhookBatchSize > 0):
+		return invalidOption("WithWebhookBatching", "duration %s and size %d must both be positive", c.webhookBatch, c.webhookBatchSize)
 	}
 	for name, l := range map[string]*RateLimit{"WithAPIRateLimit": c.apiLimit, "WithConnectionRateLimit": c.wsLimit} {
 		if l != nil && (l.Max < 1 || l.Window <= 0 || l.TrustHops < 0) {
@@ -175,7 +175,9 @@ func WithActivityTimeout(d time.Duration) Option { return func(c *config) { c.ac
 func WithPongTimeout(d time.Duration) Option { return func(c *config) { c.pongTimeout = d } }
 
 // WithMaxMessageSize bounds one incoming WebSocket message (default 64 KiB).
-// A larger message gets a pusher:error and the socket stays open.
+// A larger message gets a pusher:error and the socket stays open, up to
+// four times the bound; beyond that the socket is closed with 1009
+// (message too big) without reading the rest.
 func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessageBytes = n } }
 
 // WithOutboundQueue bounds the messages waiting to be written to one

@@ -35,6 +35,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"WithAPIRateLimit", sockudo.WithAPIRateLimit(sockudo.RateLimit{Max: 0, Window: time.Second})},
 		{"WithConnectionRateLimit", sockudo.WithConnectionRateLimit(sockudo.RateLimit{Max: 1})},
 		{"WithApps", sockudo.WithApps(appmanager.App{ID: "x"})},
+		{"WithWebhookDelay", sockudo.WithWebhookDelay(0)},
+		{"WithWebhookRetry", sockudo.WithWebhookRetry(0)},
+		{"WithWebhookBatching", sockudo.WithWebhookBatching(time.Second, 0)},
 		{"WithApps", sockudo.WithApps(testApp(), testApp())},
 	}
 	for _, tt := range tests {

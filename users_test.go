@@ -3,6 +3,7 @@ package sockudo_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sockudo-go/sockudo"
+	"github.com/sockudo-go/sockudo/cache"
 	cachememory "github.com/sockudo-go/sockudo/cache/memory"
 	rediscache "github.com/sockudo-go/sockudo/cache/redis"
 	"github.com/sockudo-go/sockudo/internal/auth"
@@ -307,5 +309,36 @@ func TestCacheChannelsSharedThroughRedis(t *testing.T) {
 	info, err := servers[1].Channel(context.Background(), testID, "cache-shared")
 	if err != nil || info.Cached == nil || info.Cached.TTL <= 0 {
 		t.Fatalf("%+v, %v", info, err)
+	}
+}
+
+var errCacheDown = errors.New("cache backend down")
+
+// downCache is a cache whose backend is unreachable.
+type downCache struct{}
+
+func (downCache) Get(context.Context, string) (cache.Entry, error) {
+	return cache.Entry{}, errCacheDown
+}
+func (downCache) Set(context.Context, string, []byte, time.Duration) error { return errCacheDown }
+func (downCache) Add(context.Context, string, []byte, time.Duration) (bool, error) {
+	return false, errCacheDown
+}
+func (downCache) Delete(context.Context, string) error { return errCacheDown }
+
+// TestCacheOutage: while the cache is down, "what is cached?" is a 503,
+// not a confident "nothing", and /up reports it; subscribers still get an
+// answer (a miss).
+func TestCacheOutage(t *testing.T) {
+	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithCache(downCache{}))
+	var apiErr *sockudo.APIError
+	if _, err := s.Channel(context.Background(), testID, "cache-x"); !errors.As(err, &apiErr) || apiErr.Status != 503 {
+		t.Fatalf("Channel during a cache outage = %v, want a 503 APIError", err)
+	}
+	c := s.dial(t, testKey)
+	c.SubscribeOK(t, testKey, testSecret, "cache-x", "")
+	c.Expect(t, "pusher:cache_miss")
+	if resp, body := getStatus(t, s.http.URL+"/up", nil); resp.StatusCode != 503 || body != "ERROR\n" {
+		t.Fatalf("/up during a cache outage = %d %q", resp.StatusCode, body)
 	}
 }

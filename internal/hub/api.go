@@ -26,6 +26,10 @@ const (
 	InfoUserCount Info = 1 << iota
 	InfoSubscriptionCount
 	InfoCache
+	// InfoPresenceUserCount adds user_count to the presence channels of a
+	// listing, whatever its prefix (the Go API; the HTTP API's user_count
+	// needs a presence- prefix).
+	InfoPresenceUserCount
 )
 
 // ParseInfo parses a comma-separated info parameter

@@ -158,35 +158,24 @@ func (c *Conn) writeLoop() {
 
 // closeWith queues a pusher:error frame (when message is not empty), then
 // closes the socket with code once everything queued before it is written.
-func (c *Conn) closeWith(code int, message string) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	if message != "" {
-		c.queue = append(c.queue, protocol.Error(code, message, ""))
-	}
-	c.closed = true
-	c.closeCode = websocket.StatusCode(code)
-	c.closeText = message
-	start := !c.writing
-	if start {
-		c.writing = true
-	}
-	c.mu.Unlock()
-	if start {
-		go c.writeFn()
-	}
-}
+func (c *Conn) closeWith(code int, message string) { c.beginClose(code, message, message != "") }
 
 // closeGracefully closes with code and reason after flushing the queue,
 // without a pusher:error frame.
-func (c *Conn) closeGracefully(code int, reason string) {
+func (c *Conn) closeGracefully(code int, reason string) { c.beginClose(code, reason, false) }
+
+// beginClose stops queueing, lets the writer flush what is queued and then
+// send the close frame. A writer stuck on a peer that stopped reading
+// would never get there, so the connection is dropped if the close has
+// not happened within closeFlushTimeout.
+func (c *Conn) beginClose(code int, reason string, errorFrame bool) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
+	}
+	if errorFrame {
+		c.queue = append(c.queue, protocol.Error(code, reason, ""))
 	}
 	c.closed = true
 	c.closeCode = websocket.StatusCode(code)
@@ -196,6 +185,7 @@ func (c *Conn) closeGracefully(code int, reason string) {
 		c.writing = true
 	}
 	c.mu.Unlock()
+	time.AfterFunc(c.hub.closeFlushTimeout(), c.abort)
 	if start {
 		go c.writeFn()
 	}

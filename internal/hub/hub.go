@@ -148,6 +148,12 @@ func New(cfg Config) (*Hub, error) {
 	}, nil
 }
 
+// closeFlushTimeout bounds how long a closing socket may take to flush its
+// queue and close: the pong timeout, at most 10 s.
+func (h *Hub) closeFlushTimeout() time.Duration {
+	return min(h.cfg.PongTimeout, 10*time.Second)
+}
+
 // Connections returns the number of open sockets on this node.
 func (h *Hub) Connections() int { return int(h.conns.Load()) }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/cache"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
@@ -160,7 +162,11 @@ func (h *Hub) Channels(ctx context.Context, app *appmanager.App, prefix string, 
 		return out, nil
 	}
 	for _, ch := range state.channelNames(prefix) {
-		ci := h.channelInfo(state, ch.name, info)
+		chInfo := info
+		if ch.kind.Kind == protocol.Presence && info&InfoPresenceUserCount != 0 {
+			chInfo |= InfoUserCount
+		}
+		ci := h.channelInfo(state, ch.name, chInfo)
 		if ci.Occupied {
 			out[ch.name] = ci
 		}
@@ -187,10 +193,16 @@ func (h *Hub) Channel(ctx context.Context, app *appmanager.App, name string, inf
 	ci := h.channelInfo(h.lookupApp(app.ID), name, info)
 	if info&InfoCache != 0 && h.cfg.Cache != nil {
 		e, err := h.cfg.Cache.Get(ctx, cacheKey(app.ID, name))
-		if err == nil {
+		switch {
+		case err == nil:
 			if ev, ok := decodeCached(e.Value); ok {
 				ci.Cache = &CachedEvent{Event: ev.Event, Data: ev.Data, TTL: e.TTL(h.cfg.Now())}
 			}
+		case !errors.Is(err, cache.ErrNotFound):
+			// "Nothing cached" would be a wrong answer: say the cache is down.
+			h.log.LogAttrs(ctx, slog.LevelWarn, "reading a cache channel failed",
+				slog.String("app_id", app.ID), slog.String("channel", name), slog.Any("error", err))
+			return ChannelInfo{}, &RequestError{Status: 503, Message: "the cache is unavailable; retry later"}
 		}
 	}
 	return ci, nil

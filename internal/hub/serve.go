@@ -87,18 +87,20 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		reject(protocol.CodeUnauthorized, protocol.ReasonOriginDenied)
 		return
 	}
-	if max := h.cfg.MaxConnections; max > 0 && h.conns.Load() >= int64(max) {
+	// Count first, then check, so simultaneous upgrades cannot overshoot.
+	if n := h.conns.Add(1); h.cfg.MaxConnections > 0 && n > int64(h.cfg.MaxConnections) {
+		h.conns.Add(-1)
 		reject(protocol.CodeOverCapacity, protocol.ReasonOverCapacity)
 		return
 	}
 	state := h.app(app.ID)
 	if n := state.conns.Add(1); app.MaxConnections > 0 && n > int64(app.MaxConnections) {
 		state.conns.Add(-1)
+		h.conns.Add(-1)
 		reject(protocol.CodeOverQuota, protocol.ReasonOverQuota)
 		return
 	}
 	state.connected.Add(1)
-	h.conns.Add(1)
 	h.wg.Add(1)
 
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))

@@ -2,11 +2,13 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/cache"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
@@ -100,6 +102,14 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 			}
 		}
 	}
+	// Transitions are emitted under the channel lock (Emit never blocks),
+	// so the webhook engine sees them in the order they happened.
+	if occupied {
+		h.emit(app, WebhookEvent{Name: HookChannelOccupied, Channel: name})
+	}
+	if memberAdded {
+		h.emit(app, WebhookEvent{Name: HookMemberAdded, Channel: name, UserID: pm.userID})
+	}
 	ch.mu.Unlock()
 
 	if kind.Cache {
@@ -107,12 +117,6 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 	}
 	if !wasSub {
 		h.subscriptionCountChanged(app, ch, subCount)
-	}
-	if occupied {
-		h.emit(app, WebhookEvent{Name: HookChannelOccupied, Channel: name})
-	}
-	if memberAdded {
-		h.emit(app, WebhookEvent{Name: HookMemberAdded, Channel: name, UserID: pm.userID})
 	}
 }
 
@@ -137,37 +141,32 @@ func (h *Hub) unsubscribe(c *Conn, name string) {
 	delete(ch.subs, c)
 	subCount := len(ch.subs)
 	vacated := wasSub && subCount == 0
-	if vacated {
-		delete(s.channels, name)
-	}
-	s.mu.Unlock()
-
-	memberRemoved := false
+	app := c.app
 	if presenceUser != "" && ch.members != nil {
 		if m := ch.members[presenceUser]; m != nil {
 			m.sockets--
 			if m.sockets <= 0 {
 				delete(ch.members, presenceUser)
-				memberRemoved = true
 				data := `{"user_id":` + string(protocol.AppendString(nil, presenceUser)) + "}"
 				frame := protocol.Event(protocol.EventMemberRemoved, name, data, "")
 				for o := range ch.subs {
 					o.send(frame)
 				}
+				h.emit(app, WebhookEvent{Name: HookMemberRemoved, Channel: name, UserID: presenceUser})
 			}
 		}
 	}
+	if vacated {
+		// Still under the shard lock: a new subscriber, which creates a
+		// new channel under that lock, emits channel_occupied after this.
+		delete(s.channels, name)
+		h.emit(app, WebhookEvent{Name: HookChannelVacated, Channel: name})
+	}
 	ch.mu.Unlock()
+	s.mu.Unlock()
 
-	app := c.app
 	if wasSub && !vacated {
 		h.subscriptionCountChanged(app, ch, subCount)
-	}
-	if memberRemoved {
-		h.emit(app, WebhookEvent{Name: HookMemberRemoved, Channel: name, UserID: presenceUser})
-	}
-	if vacated {
-		h.emit(app, WebhookEvent{Name: HookChannelVacated, Channel: name})
 	}
 }
 
@@ -204,8 +203,9 @@ func (h *Hub) subscriptionCountChanged(app *appmanager.App, ch *channel, count i
 				time.AfterFunc(wait, func() {
 					ch.countMu.Lock()
 					ch.countPending = false
+					ch.countLastSent = h.cfg.Now()
 					ch.countMu.Unlock()
-					h.sendSubscriptionCount(app, ch, ch.subscribers())
+					h.sendSubscriptionCount(app, ch)
 				})
 			}
 			ch.countMu.Unlock()
@@ -214,10 +214,14 @@ func (h *Hub) subscriptionCountChanged(app *appmanager.App, ch *channel, count i
 		ch.countLastSent = now
 		ch.countMu.Unlock()
 	}
-	h.sendSubscriptionCount(app, ch, count)
+	h.sendSubscriptionCount(app, ch)
 }
 
-func (h *Hub) sendSubscriptionCount(app *appmanager.App, ch *channel, count int) {
+// sendSubscriptionCount reports the channel's current count; reading it
+// here rather than passing the count of the change that triggered the send
+// means concurrent changes cannot leave a stale count as the last word.
+func (h *Hub) sendSubscriptionCount(app *appmanager.App, ch *channel) {
+	count := ch.subscribers()
 	if count == 0 {
 		return
 	}
@@ -241,11 +245,17 @@ func (h *Hub) sendCached(c *Conn, name string) {
 	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 	defer cancel()
 	e, err := h.cfg.Cache.Get(ctx, cacheKey(c.app.ID, name))
-	if err == nil {
+	switch {
+	case err == nil:
 		if ev, ok := decodeCached(e.Value); ok {
 			c.send(protocol.Event(ev.Event, name, ev.Data, ""))
 			return
 		}
+	case !errors.Is(err, cache.ErrNotFound):
+		// The subscriber cannot wait for the cache to come back; it gets a
+		// miss, and the outage is logged.
+		h.log.LogAttrs(ctx, slog.LevelWarn, "reading a cache channel failed",
+			slog.String("app_id", c.app.ID), slog.String("channel", name), slog.Any("error", err))
 	}
 	c.send(protocol.EventNoData(protocol.EventCacheMiss, name))
 	if !h.wantsHook(c.app, HookCacheMiss) {

@@ -307,7 +307,13 @@ func (q *Queue) wakeChan() <-chan struct{} {
 	return q.wake
 }
 
-// take leases up to n ready jobs.
+// take leases up to n ready jobs. On error it returns no jobs; jobs the
+// script leased come back when their leases expire.
+//
+// A malformed job in the reply (possible only if someone wrote to the
+// queue's keys) is logged and skipped, not delivered, and the rest are
+// returned: it stays leased, so it is not lost but comes back after its
+// lease, and it holds up neither the other jobs nor a concurrency slot.
 func (q *Queue) take(ctx context.Context, n int) ([]*queue.Job, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 	defer cancel()
@@ -327,7 +333,9 @@ func (q *Queue) take(ctx context.Context, n int) ([]*queue.Job, error) {
 		attempt, err3 := vals[i+2].AsInt64()
 		enqueued, err4 := vals[i+3].AsInt64()
 		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			return jobs, fmt.Errorf("redis queue: take: malformed job: %w", err)
+			q.log.LogAttrs(ctx, slog.LevelError, "queue took a malformed job; it stays leased and comes back after its lease",
+				slog.String("job_id", id), slog.String("err", err.Error()))
+			continue
 		}
 		jobs = append(jobs, &queue.Job{
 			ID:         id,

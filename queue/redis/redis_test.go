@@ -354,3 +354,101 @@ func recvAttempt(t *testing.T, ch <-chan int) int {
 		return 0
 	}
 }
+
+// TestMalformedJobsNeitherBlockOthersNorLeakConcurrency corrupts the
+// enqueue time of two jobs between good ones, so that takes return
+// malformed jobs after good ones: every good job must still run, all at
+// once (no concurrency slot lost), and the malformed jobs must stay
+// leased, neither delivered nor lost.
+func TestMalformedJobsNeitherBlockOthersNorLeakConcurrency(t *testing.T) {
+	t.Parallel()
+	client := standaloneClient(t)
+	const good = 4
+	opts := testOptions(uniqueName(t), good)
+	opts.Lease = 20 * time.Second // the malformed jobs stay leased throughout
+	q, err := redisqueue.New(client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t.Cleanup(func() {
+		q.Close()
+		client.Do(ctx, client.B().Del().Key(q.Keys()...).Build())
+	})
+	var payloadKey, enqueuedKey, leasedKey string
+	for _, k := range q.Keys() {
+		switch {
+		case strings.HasSuffix(k, ":payload"):
+			payloadKey = k
+		case strings.HasSuffix(k, ":enqueued"):
+			enqueuedKey = k
+		case strings.HasSuffix(k, ":leased"):
+			leasedKey = k
+		}
+	}
+	for _, p := range []string{"good1", "bad1", "good2", "bad2", "good3", "good4"} {
+		if err := q.Enqueue(ctx, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	payloads, err := client.Do(ctx, client.B().Hgetall().Key(payloadKey).Build()).AsStrMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	for id, p := range payloads {
+		if strings.HasPrefix(p, "bad") {
+			bad = append(bad, id)
+			if err := client.Do(ctx, client.B().Hset().Key(enqueuedKey).FieldValue().FieldValue(id, "not-a-number").Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(bad) != 2 {
+		t.Fatalf("corrupted %d jobs, want 2", len(bad))
+	}
+
+	var mu sync.Mutex
+	running, delivered := 0, map[string]bool{}
+	allRunning := make(chan struct{})
+	release := make(chan struct{})
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Consume(cctx, func(ctx context.Context, j *queue.Job) error {
+			mu.Lock()
+			delivered[string(j.Payload)] = true
+			if running++; running == good {
+				close(allRunning)
+			}
+			mu.Unlock()
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-allRunning:
+	case <-time.After(5 * time.Second):
+		mu.Lock()
+		t.Errorf("only %d handlers running at once (delivered %v), want all %d good jobs", running, delivered, good)
+		mu.Unlock()
+	}
+	close(release)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Consume = %v, want context.Canceled", err)
+	}
+	for p := range delivered {
+		if strings.HasPrefix(p, "bad") {
+			t.Errorf("malformed job %q was delivered", p)
+		}
+	}
+	for _, id := range bad {
+		if err := client.Do(ctx, client.B().Zscore().Key(leasedKey).Member(id).Build()).Error(); err != nil {
+			t.Errorf("malformed job %s is no longer leased: %v", id, err)
+		}
+		if err := client.Do(ctx, client.B().Hget().Key(payloadKey).Field(id).Build()).Error(); err != nil {
+			t.Errorf("malformed job %s lost its payload: %v", id, err)
+		}
+	}
+}

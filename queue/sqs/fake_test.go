@@ -237,3 +237,201 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// settleOrderFake records, per receipt handle, the lease renewals (a
+// visibility change to renewSecs) and settlements (a delete or any other
+// visibility change) that reach SQS, and lets a test hold renewals back
+// on the wire with holdRenewal.
+type settleOrderFake struct {
+	*fakeAPI
+	renewSecs   int32
+	holdRenewal func(ctx context.Context, receipt string)
+
+	mu         sync.Mutex
+	busy       map[string]bool          // a call on the receipt is in progress
+	settled    map[string]chan struct{} // closed once a settlement has landed
+	last       map[string]int32         // the visibility of the last change to land
+	violations []string
+}
+
+func newSettleOrderFake(renewSecs int32, receipts ...string) *settleOrderFake {
+	f := &settleOrderFake{
+		fakeAPI:   newFake(),
+		renewSecs: renewSecs,
+		busy:      map[string]bool{},
+		settled:   map[string]chan struct{}{},
+		last:      map[string]int32{},
+	}
+	for _, r := range receipts {
+		f.settled[r] = make(chan struct{})
+	}
+	return f
+}
+
+func (f *settleOrderFake) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	r, renewal := *in.ReceiptHandle, in.VisibilityTimeout == f.renewSecs
+	f.begin(r, renewal)
+	if renewal && f.holdRenewal != nil {
+		f.holdRenewal(ctx, r)
+	}
+	f.mu.Lock()
+	f.last[r] = in.VisibilityTimeout
+	f.mu.Unlock()
+	f.end(r, !renewal)
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+func (f *settleOrderFake) DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	f.begin(*in.ReceiptHandle, false)
+	f.end(*in.ReceiptHandle, true)
+	return &sqs.DeleteMessageOutput{}, nil
+}
+
+func (f *settleOrderFake) begin(r string, renewal bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy[r] {
+		f.violations = append(f.violations, r+": two calls on the message in flight at once")
+	}
+	f.busy[r] = true
+	select {
+	case <-f.settled[r]:
+		f.violations = append(f.violations, r+": a call after the message was settled")
+	default:
+	}
+}
+
+func (f *settleOrderFake) end(r string, settle bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.busy[r] = false
+	if settle {
+		close(f.settled[r])
+	}
+}
+
+// consumeUntilCancelled runs q.Consume with h and returns a function that
+// stops it and waits for it, its handlers and its renewals to finish.
+func consumeUntilCancelled(t *testing.T, q *sqsqueue.Queue, h queue.Handler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Consume(ctx, h) }()
+	return func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("Consume did not return")
+		}
+	}
+}
+
+func inboxMessage(receipt string) types.Message {
+	return types.Message{
+		MessageId:     aws.String("id-" + receipt),
+		ReceiptHandle: aws.String(receipt),
+		Body:          aws.String("x"),
+		Attributes:    map[string]string{"ApproximateReceiveCount": "1"},
+	}
+}
+
+// TestSettleWaitsForTheLeaseRenewalInFlight holds a lease renewal on the
+// wire while the handler returns RetryAfter(0): the retry's visibility
+// change must wait for the renewal rather than overtake it, else the
+// renewal lands last and hides the job for a whole visibility timeout.
+func TestSettleWaitsForTheLeaseRenewalInFlight(t *testing.T) {
+	f := newSettleOrderFake(1, "r1")
+	renewing := make(chan struct{})
+	var once sync.Once
+	f.holdRenewal = func(ctx context.Context, r string) {
+		once.Do(func() { close(renewing) })
+		// Hold until the settlement lands (it must not: it waits for
+		// this renewal), for at most a second, like a slow request.
+		select {
+		case <-f.settled[r]:
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	q, err := sqsqueue.New(f, "https://sqs.example/1/hooks", &sqsqueue.Options{VisibilityTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inbox <- inboxMessage("r1")
+	handled := make(chan struct{})
+	stop := consumeUntilCancelled(t, q, func(ctx context.Context, j *queue.Job) error {
+		defer close(handled)
+		<-renewing
+		return queue.RetryAfter(errors.New("receiver busy"), 0)
+	})
+	select {
+	case <-handled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no lease renewal while the handler ran")
+	}
+	stop()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, v := range f.violations {
+		t.Error(v)
+	}
+	if v := f.last["r1"]; v != 0 {
+		t.Errorf("visibility after RetryAfter(0) is %ds, want 0: the renewal overrode the retry", v)
+	}
+}
+
+// TestRenewalSkipsMessagesSettledSinceItStarted deletes one message while
+// a renewal pass is busy with another: the pass must not then renew the
+// deleted message, which would fail and log a spurious warning.
+func TestRenewalSkipsMessagesSettledSinceItStarted(t *testing.T) {
+	f := newSettleOrderFake(1, "r1", "r2")
+	other := map[string]string{"r1": "r2", "r2": "r1"}
+	renewing := make(chan struct{})
+	var first string // the receipt of the first renewal, set before renewing closes
+	var once sync.Once
+	f.holdRenewal = func(ctx context.Context, r string) {
+		held := false
+		once.Do(func() {
+			first, held = r, true
+			close(renewing)
+		})
+		if held { // until the other message's delete has landed
+			select {
+			case <-f.settled[other[r]]:
+			case <-ctx.Done():
+			}
+		}
+	}
+	q, err := sqsqueue.New(f, "https://sqs.example/1/hooks", &sqsqueue.Options{VisibilityTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inbox <- inboxMessage("r1")
+	f.inbox <- inboxMessage("r2")
+	var handled sync.WaitGroup
+	handled.Add(2)
+	stop := consumeUntilCancelled(t, q, func(ctx context.Context, j *queue.Job) error {
+		defer handled.Done()
+		<-renewing
+		if r := strings.TrimPrefix(j.ID, "id-"); r == first {
+			<-f.settled[other[r]]
+		}
+		return nil
+	})
+	allHandled := make(chan struct{})
+	go func() { handled.Wait(); close(allHandled) }()
+	select {
+	case <-allHandled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handlers did not return (no lease renewal while they ran?)")
+	}
+	stop()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, v := range f.violations {
+		t.Error(v)
+	}
+}

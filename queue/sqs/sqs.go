@@ -253,7 +253,7 @@ func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
 		}
 	}()
 
-	c := &consumer{q: q, held: make(map[*queue.Job]string)}
+	c := &consumer{q: q, held: make(map[*heldMessage]struct{})}
 	stopRenew := make(chan struct{})
 	renewDone := make(chan struct{})
 	go func() {
@@ -314,16 +314,18 @@ func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
 				<-sem
 				continue
 			}
-			c.hold(m)
+			hm := c.hold(m)
+			q.inFlight.Add(1)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				defer q.inFlight.Add(-1)
 				err := h(hctx, m.job)
+				c.release(hm)
 				if !q.closed() {
 					q.settle(m, err)
 				}
-				c.release(m)
 			}()
 		}
 		if hctx.Err() != nil {
@@ -514,21 +516,46 @@ func (q *Queue) Close() error {
 type consumer struct {
 	q    *Queue
 	mu   sync.Mutex
-	held map[*queue.Job]string // job to receipt handle
+	held map[*heldMessage]struct{}
 }
 
-func (c *consumer) hold(m message) {
-	c.q.inFlight.Add(1)
-	c.mu.Lock()
-	c.held[m.job] = m.receipt
-	c.mu.Unlock()
+// heldMessage is a message whose handler is running. Its mutex orders the
+// renewals of its visibility against its settlement: a renewal runs only
+// while the message is held and finishes before the settlement starts, so
+// a renewal can neither follow a delete nor overwrite a retry's back-off.
+type heldMessage struct {
+	msg      message
+	mu       sync.Mutex
+	released bool
 }
 
-func (c *consumer) release(m message) {
-	c.q.inFlight.Add(-1)
+func (c *consumer) hold(m message) *heldMessage {
+	hm := &heldMessage{msg: m}
 	c.mu.Lock()
-	delete(c.held, m.job)
+	c.held[hm] = struct{}{}
 	c.mu.Unlock()
+	return hm
+}
+
+// release stops the renewals of hm, waiting for one in progress, before
+// its handler's outcome is recorded.
+func (c *consumer) release(hm *heldMessage) {
+	c.mu.Lock()
+	delete(c.held, hm)
+	c.mu.Unlock()
+	hm.mu.Lock()
+	hm.released = true
+	hm.mu.Unlock()
+}
+
+// renew extends hm's visibility unless its handler has returned.
+func (c *consumer) renew(hm *heldMessage) {
+	hm.mu.Lock()
+	defer hm.mu.Unlock()
+	if hm.released || c.q.closed() {
+		return
+	}
+	c.q.setVisibility(hm.msg.receipt, c.q.opts.VisibilityTimeout)
 }
 
 // renewLoop extends the visibility of held messages every half timeout
@@ -545,16 +572,16 @@ func (c *consumer) renewLoop(stop <-chan struct{}) {
 		case <-t.C:
 		}
 		c.mu.Lock()
-		receipts := make([]string, 0, len(c.held))
-		for _, r := range c.held {
-			receipts = append(receipts, r)
+		held := make([]*heldMessage, 0, len(c.held))
+		for hm := range c.held {
+			held = append(held, hm)
 		}
 		c.mu.Unlock()
-		for _, r := range receipts {
+		for _, hm := range held {
 			if c.q.closed() {
 				return
 			}
-			c.q.setVisibility(r, c.q.opts.VisibilityTimeout)
+			c.renew(hm)
 		}
 	}
 }
