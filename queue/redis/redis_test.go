@@ -452,3 +452,56 @@ func TestMalformedJobsNeitherBlockOthersNorLeakConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// TestCorruptAttemptsFieldDoesNotLoseTheJob: a non-integer attempts value
+// must not make the take script fail after it popped the job.
+func TestCorruptAttemptsFieldDoesNotLoseTheJob(t *testing.T) {
+	t.Parallel()
+	client := standaloneClient(t)
+	q, err := redisqueue.New(client, testOptions(uniqueName(t), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t.Cleanup(func() {
+		q.Close()
+		client.Do(ctx, client.B().Del().Key(q.Keys()...).Build())
+	})
+	if err := q.Enqueue(ctx, []byte("job")); err != nil {
+		t.Fatal(err)
+	}
+	var payloadKey, attemptsKey string
+	for _, k := range q.Keys() {
+		switch {
+		case strings.HasSuffix(k, ":payload"):
+			payloadKey = k
+		case strings.HasSuffix(k, ":attempts"):
+			attemptsKey = k
+		}
+	}
+	ids, err := client.Do(ctx, client.B().Hkeys().Key(payloadKey).Build()).AsStrSlice()
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("payload ids %v, %v", ids, err)
+	}
+	if err := client.Do(ctx, client.B().Hset().Key(attemptsKey).FieldValue().FieldValue(ids[0], "garbage").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *queue.Job, 1)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	go q.Consume(cctx, func(ctx context.Context, j *queue.Job) error {
+		select {
+		case got <- j:
+		default:
+		}
+		return nil
+	})
+	select {
+	case j := <-got:
+		if string(j.Payload) != "job" || j.Attempt != 1 {
+			t.Fatalf("delivered %q attempt %d", j.Payload, j.Attempt)
+		}
+	case <-cctx.Done():
+		t.Fatal("the job with a corrupted attempts field was never delivered")
+	}
+}

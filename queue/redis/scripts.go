@@ -37,8 +37,11 @@ for _ = 1, tonumber(ARGV[2]) do
   if not id then break end
   local payload = redis.call('HGET', KEYS[4], id)
   if payload then
-    local attempt = redis.call('HINCRBY', KEYS[5], id, 1)
+    -- Lease first, and never let a corrupted attempts field raise an error
+    -- here: Redis would not undo the RPOP above, and the job would be lost.
     redis.call('ZADD', KEYS[3], deadline, id)
+    local attempt = (tonumber(redis.call('HGET', KEYS[5], id)) or 0) + 1
+    redis.call('HSET', KEYS[5], id, attempt)
     out[#out + 1] = id
     out[#out + 1] = payload
     out[#out + 1] = attempt
