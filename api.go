@@ -50,14 +50,26 @@ func (s *Server) Trigger(ctx context.Context, appID string, ev Event) error {
 	return apiErr(err)
 }
 
-// TriggerBatch validates every event, then publishes them in order.
+// TriggerBatch validates every event, then publishes them in order, with
+// the HTTP API's batch rules: at most max_event_batch_size events (10 by
+// default) and one channel per event.
 func (s *Server) TriggerBatch(ctx context.Context, appID string, evs []Event) error {
 	app, err := s.findApp(ctx, appID)
 	if err != nil {
 		return err
 	}
+	max := app.MaxEventBatchSize
+	if max <= 0 {
+		max = defaultMaxBatch
+	}
+	if len(evs) == 0 || len(evs) > max {
+		return &APIError{Status: 400, Message: fmt.Sprintf("a batch holds 1 to %d events, not %d", max, len(evs))}
+	}
 	reqs := make([]hub.PublishRequest, len(evs))
 	for i, ev := range evs {
+		if len(ev.Channels) != 1 {
+			return &APIError{Status: 400, Message: fmt.Sprintf("batch[%d]: a batched event names exactly one channel", i)}
+		}
 		reqs[i] = toRequest(ev)
 		if err := s.hub.ValidatePublish(app, &reqs[i]); err != nil {
 			return fmt.Errorf("batch[%d]: %w", i, apiErr(err))
@@ -152,6 +164,9 @@ func (s *Server) findApp(ctx context.Context, id string) (*appmanager.App, error
 	}
 	return app, nil
 }
+
+// defaultMaxBatch is Pusher's limit of events per batch.
+const defaultMaxBatch = 10
 
 func toRequest(ev Event) hub.PublishRequest {
 	return hub.PublishRequest{Name: ev.Name, Channels: ev.Channels, Data: ev.Data, SocketID: ev.ExcludeSocketID}

@@ -56,11 +56,13 @@
 //
 // New returns errors wrapping ErrInvalidOption that name the option. The
 // Go API returns ErrAppNotFound, ErrServerClosed, or an *APIError carrying
-// the HTTP status the same HTTP request gets.
+// the HTTP status the same HTTP request gets. Connection-level errors go
+// to the client as pusher:error messages and close codes, as the Pusher
+// protocol defines.
 //
 // # Logging
 //
 // The server logs with log/slog (WithLogger; default slog.Default()) from
-// background work and connection edges only, with the keys app_id,
-// socket_id and channel.
+// background work and connection edges only, with stable keys such as
+// app_id, socket_id and channel.
 package sockudo

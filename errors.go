@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// ErrServerClosed is returned by the Server's methods after Shutdown.
+// ErrServerClosed is returned by the Go API (Trigger ...
+// TerminateUserConnections) and by Shutdown once Shutdown has been called.
 var ErrServerClosed = errors.New("sockudo: server closed")
 
 // ErrInvalidOption is wrapped by New's error when an option is invalid;
@@ -28,22 +29,3 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string { return fmt.Sprintf("sockudo: %s (status %d)", e.Message, e.Status) }
-
-// ProtocolError is a Pusher protocol error with its code (4001 app not
-// found, 4009 unauthorized, ...).
-type ProtocolError struct {
-	Code    int
-	Message string
-}
-
-func (e *ProtocolError) Error() string { return fmt.Sprintf("pusher error %d: %s", e.Code, e.Message) }
-
-// ProtocolCode returns the Pusher code of err if it is or wraps a
-// *ProtocolError, else 0.
-func ProtocolCode(err error) int {
-	var pe *ProtocolError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return 0
-}

@@ -2,8 +2,10 @@ package sockudo_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -217,4 +219,34 @@ func TestHTTPAPIRejections(t *testing.T) {
 	if r.StatusCode != 400 {
 		t.Fatalf("users of a public channel: %d %s", r.StatusCode, r.body)
 	}
+}
+
+func TestTriggerBatchRules(t *testing.T) {
+	s := newTestServer(t, sockudo.WithApps(testApp()))
+	ctx := context.Background()
+	c := s.dial(t, testKey)
+	c.SubscribeOK(t, testKey, testSecret, "a", "")
+	ok := []sockudo.Event{{Name: "one", Channels: []string{"a"}, Data: "1"}, {Name: "two", Channels: []string{"a"}, Data: "2"}}
+	if err := s.TriggerBatch(ctx, testID, ok); err != nil {
+		t.Fatal(err)
+	}
+	c.Expect(t, "one")
+	c.Expect(t, "two")
+	var apiErr *sockudo.APIError
+	tooMany := make([]sockudo.Event, 11)
+	for i := range tooMany {
+		tooMany[i] = sockudo.Event{Name: "e", Channels: []string{"a"}}
+	}
+	if err := s.TriggerBatch(ctx, testID, tooMany); !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("11 events: %v", err)
+	}
+	twoChannels := []sockudo.Event{{Name: "e", Channels: []string{"a", "b"}}}
+	if err := s.TriggerBatch(ctx, testID, twoChannels); !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("two channels in a batched event: %v", err)
+	}
+	bad := []sockudo.Event{{Name: "fine", Channels: []string{"a"}}, {Name: "e", Channels: []string{"bad name"}}}
+	if err := s.TriggerBatch(ctx, testID, bad); !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("bad channel: %v", err)
+	}
+	c.ExpectNone(t, "fine", 200*time.Millisecond) // nothing published when one item is invalid
 }

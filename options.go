@@ -152,7 +152,8 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // (see WithAppCache).
 func WithAppManager(m appmanager.Manager) Option { return func(c *config) { c.apps = m } }
 
-// WithApps serves a fixed set of apps from memory.
+// WithApps serves a fixed set of apps from memory. It cannot be combined
+// with WithAppManager.
 func WithApps(apps ...appmanager.App) Option {
 	return func(c *config) { c.staticApps = append(c.staticApps, apps...) }
 }
@@ -245,7 +246,8 @@ func WithRateLimiter(l ratelimit.Limiter) Option { return func(c *config) { c.li
 
 // WithRateLimiterFailClosed denies requests while the rate limiter is
 // unavailable. By default they are allowed (fail open); either way the
-// failure is logged and counted.
+// failure is logged and counted. It is ignored when WithRateLimiter is
+// given a *ratelimit.Guard, whose own policy applies.
 func WithRateLimiterFailClosed() Option {
 	return func(c *config) { c.limiterFailClosed = true }
 }

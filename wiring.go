@@ -21,7 +21,7 @@ import (
 )
 
 // cacheApps puts the in-process app cache in front of m. With a zero TTL
-// every lookup goes to m, but unknown keys are still remembered briefly.
+// every lookup, found or not, goes to m.
 func (s *Server) cacheApps(m appmanager.Manager) appmanager.Manager {
 	opts := appcache.DefaultOptions()
 	opts.TTL = s.cfg.appCacheTTL

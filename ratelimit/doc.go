@@ -41,21 +41,21 @@
 // and answers by policy instead of returning the error: fail open (allow,
 // the default) or fail closed (deny). It logs when the limiter starts
 // failing and when it recovers, and counts the failed calls in Stats,
-// which a server exposes on its health endpoint and metrics.
+// which a sockudo server reports in its Stats and Prometheus metrics.
 //
-// # Intended use in the server
+// # How the server uses it
 //
-//   - HTTP API and WebSocket upgrades, per client IP: the server's
-//     middleware (internal/ratelimithttp) calls Allow with cost 1 under keys
-//     such as "api:" + ip and "websocket_connect:" + ip, with the limits of
-//     rate_limiter.api_rate_limit and rate_limiter.websocket_rate_limit, on
-//     the configured driver wrapped in a Guard.
-//   - Per-app budgets shared by the cluster: max_backend_events_per_second
-//     as Limit{Max: n, Window: time.Second} under "app:" + id + ":events"
-//     with cost = the number of events times channels of the request, and
-//     max_read_requests_per_second likewise under "app:" + id + ":reads"
-//     with cost 1. These use the configured (possibly shared) driver.
-//   - Client events per socket (max_client_events_per_second, over the
-//     app's decay_seconds): the socket lives on one node, so a local memory
-//     limiter keyed by socket id is enough and never costs a network trip.
+//   - HTTP API requests and WebSocket upgrades, per client IP: Allow with
+//     cost 1 under "api:" + ip and "ws:" + ip (or the RateLimit's
+//     KeyPrefix; the standalone server uses Sockudo's identifiers "api:"
+//     and "websocket_connect:"), with the configured limits.
+//   - Per-app budgets: max_backend_events_per_second as Limit{Max: n,
+//     Window: time.Second} under "app:" + id + ":backend", cost 1 per
+//     published event, and max_read_requests_per_second under
+//     "app:" + id + ":read", cost 1 per channel query.
+//   - Client events per socket (max_client_events_per_second): Limit{Max:
+//     n, Window: time.Second} under "socket:" + socket id + ":client-events".
+//
+// All of them go through the server's limiter (memory by default, or the
+// driver given with WithRateLimiter), wrapped in a Guard.
 package ratelimit

@@ -4,7 +4,7 @@
 // no auth, no limits). Both run in this process, each on its own
 // 127.0.0.1 listener; the same client code drives both, and the tool
 // prints a table of figures with their ratio (sockudo / floor) and the
-// targets of DESIGN.md.
+// project's performance targets (listed in scenarios.go).
 //
 // The clients run in a child process (this binary re-executed with a
 // hidden flag), so the parent only hosts the servers and its heap, stack,

@@ -5,7 +5,7 @@
 // The server builds one Rule per surface from the rate_limiter config:
 //
 //	api := ratelimithttp.Rule{Limiter: guarded, Limit: apiLimit, KeyPrefix: "api:", TrustHops: apiHops}
-//	ws := ratelimithttp.Rule{Limiter: guarded, Limit: wsLimit, KeyPrefix: "websocket_connect:", TrustHops: wsHops}
+//	ws := ratelimithttp.Rule{Limiter: guarded, Limit: wsLimit, KeyPrefix: "ws:", TrustHops: wsHops}
 //	mux.Handle("/apps/", ratelimithttp.Middleware(api, apiHandler))
 //	mux.Handle("/app/", ratelimithttp.Middleware(ws, upgradeHandler))
 //
