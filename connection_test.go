@@ -188,6 +188,9 @@ func TestShutdownClosesWith4200(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("/up after Shutdown = %d, want 503", resp.StatusCode)
 	}
+	if resp, body := getStatus(t, s.http.URL+"/apps/"+testID+"/channels", nil); resp.StatusCode != 503 || !strings.Contains(body, `"status":503`) {
+		t.Fatalf("HTTP API after Shutdown = %d %s, want a 503 JSON error", resp.StatusCode, body)
+	}
 }
 
 // TestSlowConsumerIsDisconnected: a client that never reads cannot be sent

@@ -16,6 +16,7 @@ import (
 	"github.com/sockudo-go/sockudo/cache"
 	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
@@ -234,7 +235,7 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	b := []byte(`{"error":`)
-	b = appendJSONString(b, msg)
+	b = protocol.AppendString(b, msg)
 	b = fmt.Appendf(b, `,"status":%d}`, status)
 	_, _ = w.Write(b)
 }

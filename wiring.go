@@ -12,7 +12,6 @@ import (
 	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/httpapi"
 	"github.com/sockudo-go/sockudo/internal/hub"
-	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/internal/webhook"
 	"github.com/sockudo-go/sockudo/queue"
@@ -168,5 +167,3 @@ func (s *Server) rule(l *RateLimit, prefix string) *ratelimithttp.Rule {
 		TrustHops: l.TrustHops,
 	}
 }
-
-func appendJSONString(b []byte, s string) []byte { return protocol.AppendString(b, s) }
