@@ -9,31 +9,10 @@ import (
 	"strings"
 )
 
-// limitsJSON holds the numeric limits as raw JSON so that numbers written as
-// strings ("100") are accepted and a bad value is reported with its name.
-type limitsJSON struct {
-	MaxConnections               json.RawMessage `json:"max_connections"`
-	MaxBackendEventsPerSecond    json.RawMessage `json:"max_backend_events_per_second"`
-	MaxClientEventsPerSecond     json.RawMessage `json:"max_client_events_per_second"`
-	MaxReadRequestsPerSecond     json.RawMessage `json:"max_read_requests_per_second"`
-	MaxPresenceMembersPerChannel json.RawMessage `json:"max_presence_members_per_channel"`
-	MaxPresenceMemberSizeInKB    json.RawMessage `json:"max_presence_member_size_in_kb"`
-	MaxChannelNameLength         json.RawMessage `json:"max_channel_name_length"`
-	MaxEventChannelsAtOnce       json.RawMessage `json:"max_event_channels_at_once"`
-	MaxEventNameLength           json.RawMessage `json:"max_event_name_length"`
-	MaxEventPayloadInKB          json.RawMessage `json:"max_event_payload_in_kb"`
-	MaxEventBatchSize            json.RawMessage `json:"max_event_batch_size"`
-}
-
-func (l *limitsJSON) raw() [11]*json.RawMessage {
-	// Same order as App.limits.
-	return [11]*json.RawMessage{
-		&l.MaxConnections, &l.MaxBackendEventsPerSecond, &l.MaxClientEventsPerSecond,
-		&l.MaxReadRequestsPerSecond, &l.MaxPresenceMembersPerChannel, &l.MaxPresenceMemberSizeInKB,
-		&l.MaxChannelNameLength, &l.MaxEventChannelsAtOnce, &l.MaxEventNameLength,
-		&l.MaxEventPayloadInKB, &l.MaxEventBatchSize,
-	}
-}
+// limitsJSON holds the numeric limits by name (see App.limits) as raw
+// JSON, so that numbers written as strings ("100") are accepted and a bad
+// value is reported with its name.
+type limitsJSON map[string]json.RawMessage
 
 type featuresJSON struct {
 	EnableClientMessages          bool `json:"enable_client_messages"`
@@ -62,7 +41,6 @@ type appJSON struct {
 	Secret  string      `json:"secret"`
 	Enabled bool        `json:"enabled"`
 	Policy  *policyJSON `json:"policy"`
-	limitsJSON
 	featuresJSON
 	AllowedOrigins []string  `json:"allowed_origins"`
 	Webhooks       []Webhook `json:"webhooks"`
@@ -83,13 +61,20 @@ func (a *App) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return decodeError(w.ID, "", err)
 	}
+	// The flat shape's limits sit among the other fields.
+	var flat limitsJSON
+	if w.Policy == nil {
+		if err := json.Unmarshal(data, &flat); err != nil {
+			return decodeError(w.ID, "", err)
+		}
+	}
 	app := App{ID: w.ID, Key: w.Key, Secret: w.Secret, Enabled: w.Enabled}
 	if w.Policy != nil {
 		if err := app.setPolicy(w.Policy, "policy."); err != nil {
 			return err
 		}
 	} else {
-		if err := app.setLimits(&w.limitsJSON, ""); err != nil {
+		if err := app.setLimits(flat, ""); err != nil {
 			return err
 		}
 		app.setFeatures(&w.featuresJSON)
@@ -117,18 +102,11 @@ func (a *App) UnmarshalPolicy(data []byte) error {
 // form that Sockudo reads from its tables. Zero optional limits are
 // omitted, which Sockudo reads as unset.
 func (a *App) MarshalPolicy() ([]byte, error) {
-	type limits struct {
-		MaxConnections               int `json:"max_connections"`
-		MaxBackendEventsPerSecond    int `json:"max_backend_events_per_second,omitempty"`
-		MaxClientEventsPerSecond     int `json:"max_client_events_per_second"`
-		MaxReadRequestsPerSecond     int `json:"max_read_requests_per_second,omitempty"`
-		MaxPresenceMembersPerChannel int `json:"max_presence_members_per_channel,omitempty"`
-		MaxPresenceMemberSizeInKB    int `json:"max_presence_member_size_in_kb,omitempty"`
-		MaxChannelNameLength         int `json:"max_channel_name_length,omitempty"`
-		MaxEventChannelsAtOnce       int `json:"max_event_channels_at_once,omitempty"`
-		MaxEventNameLength           int `json:"max_event_name_length,omitempty"`
-		MaxEventPayloadInKB          int `json:"max_event_payload_in_kb,omitempty"`
-		MaxEventBatchSize            int `json:"max_event_batch_size,omitempty"`
+	limits := make(map[string]int, 11)
+	for _, f := range a.limits() {
+		if *f.v != 0 || f.name == "max_connections" || f.name == "max_client_events_per_second" {
+			limits[f.name] = *f.v
+		}
 	}
 	type features struct {
 		EnableClientMessages          bool `json:"enable_client_messages"`
@@ -140,25 +118,13 @@ func (a *App) MarshalPolicy() ([]byte, error) {
 		AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	}
 	type policy struct {
-		Limits   limits    `json:"limits"`
-		Features features  `json:"features"`
-		Channels channels  `json:"channels"`
-		Webhooks []Webhook `json:"webhooks,omitempty"`
+		Limits   map[string]int `json:"limits"`
+		Features features       `json:"features"`
+		Channels channels       `json:"channels"`
+		Webhooks []Webhook      `json:"webhooks,omitempty"`
 	}
 	return json.Marshal(policy{
-		Limits: limits{
-			MaxConnections:               a.MaxConnections,
-			MaxBackendEventsPerSecond:    a.MaxBackendEventsPerSecond,
-			MaxClientEventsPerSecond:     a.MaxClientEventsPerSecond,
-			MaxReadRequestsPerSecond:     a.MaxReadRequestsPerSecond,
-			MaxPresenceMembersPerChannel: a.MaxPresenceMembersPerChannel,
-			MaxPresenceMemberSizeInKB:    a.MaxPresenceMemberSizeInKB,
-			MaxChannelNameLength:         a.MaxChannelNameLength,
-			MaxEventChannelsAtOnce:       a.MaxEventChannelsAtOnce,
-			MaxEventNameLength:           a.MaxEventNameLength,
-			MaxEventPayloadInKB:          a.MaxEventPayloadInKB,
-			MaxEventBatchSize:            a.MaxEventBatchSize,
-		},
+		Limits: limits,
 		Features: features{
 			EnableClientMessages:          a.EnableClientMessages,
 			EnableUserAuthentication:      a.EnableUserAuthentication,
@@ -171,7 +137,7 @@ func (a *App) MarshalPolicy() ([]byte, error) {
 }
 
 func (a *App) setPolicy(p *policyJSON, prefix string) error {
-	if err := a.setLimits(&p.Limits, prefix+"limits."); err != nil {
+	if err := a.setLimits(p.Limits, prefix+"limits."); err != nil {
 		return err
 	}
 	a.setFeatures(&p.Features)
@@ -187,14 +153,13 @@ func (a *App) setFeatures(f *featuresJSON) {
 	a.EnableSubscriptionCountEvents = f.EnableSubscriptionCountEvents
 }
 
-func (a *App) setLimits(l *limitsJSON, prefix string) error {
-	dst := a.limits()
-	for i, raw := range l.raw() {
-		v, err := parseLimit(*raw)
+func (a *App) setLimits(l limitsJSON, prefix string) error {
+	for _, f := range a.limits() {
+		v, err := parseLimit(l[f.name])
 		if err != nil {
-			return &InvalidAppError{AppID: a.ID, Field: prefix + dst[i].name, Err: err}
+			return &InvalidAppError{AppID: a.ID, Field: prefix + f.name, Err: err}
 		}
-		*dst[i].v = v
+		*f.v = v
 	}
 	return nil
 }

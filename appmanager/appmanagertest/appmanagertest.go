@@ -473,9 +473,17 @@ func (s *suite) testWriter(t *testing.T) {
 	}
 }
 
+// AssertApp fails t unless got describes the same app as want, treating
+// nil and empty slices, maps and filters alike. Driver tests use it to
+// compare what they read back with what they stored.
+func AssertApp(t testing.TB, got *appmanager.App, want appmanager.App) {
+	t.Helper()
+	assertEqual(t, "app "+want.ID, got, want)
+}
+
 // assertEqual fails t unless got describes the same app as want, treating
 // nil and empty slices and maps alike.
-func assertEqual(t *testing.T, what string, got *appmanager.App, want appmanager.App) {
+func assertEqual(t testing.TB, what string, got *appmanager.App, want appmanager.App) {
 	t.Helper()
 	if got == nil {
 		t.Fatalf("%s: got nil app", what)

@@ -120,12 +120,12 @@ func TestSockudoItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, want)
+	appmanagertest.AssertApp(t, got, want)
 	got, err = m.FindByID(ctx, "pol")
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, appmanager.App{ID: "pol", Key: "pol-key", Secret: "pol-secret",
+	appmanagertest.AssertApp(t, got, appmanager.App{ID: "pol", Key: "pol-key", Secret: "pol-secret",
 		MaxConnections: 50, MaxClientEventsPerSecond: 7, EnableClientMessages: true,
 		AllowedOrigins: []string{"https://p.example"},
 		Webhooks:       []appmanager.Webhook{{URL: "https://p.example/hook", EventTypes: []string{"client_event"}}}})
@@ -133,7 +133,7 @@ func TestSockudoItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, appmanager.App{ID: "bare", Key: "bare-key", Secret: "bare-secret", Enabled: true})
+	appmanagertest.AssertApp(t, got, appmanager.App{ID: "bare", Key: "bare-key", Secret: "bare-secret", Enabled: true})
 
 	// What this driver writes is Sockudo's current layout.
 	if err := m.CreateApp(ctx, appmanagertest.FullApp("w")); err != nil {
@@ -222,24 +222,5 @@ func TestOptions(t *testing.T) {
 	_, table := newManager(t, c)
 	if _, err := dynamodb.New(ctx, c, &dynamodb.Options{TableName: table}); err != nil {
 		t.Errorf("existing table: %v", err)
-	}
-}
-
-func assertApp(t *testing.T, got *appmanager.App, want appmanager.App) {
-	t.Helper()
-	norm := func(a appmanager.App) string {
-		c := a.Clone()
-		if len(c.AllowedOrigins) == 0 {
-			c.AllowedOrigins = nil
-		}
-		for i := range c.Webhooks {
-			if len(c.Webhooks[i].EventTypes) == 0 {
-				c.Webhooks[i].EventTypes = nil
-			}
-		}
-		return mustJSON(t, c)
-	}
-	if g, w := norm(*got), norm(want); g != w {
-		t.Fatalf("got  %s\nwant %s", g, w)
 	}
 }

@@ -2,10 +2,8 @@ package dynamodb_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
-	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,13 +29,4 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(app.ID)
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,17 +171,17 @@ func TestSockudoSchemaAndRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, want)
+	appmanagertest.AssertApp(t, got, want)
 	got, err = m.FindByID(ctx, "bare")
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, appmanager.App{ID: "bare", Key: "bare-key", Secret: "bare-secret", Enabled: true})
+	appmanagertest.AssertApp(t, got, appmanager.App{ID: "bare", Key: "bare-key", Secret: "bare-secret", Enabled: true})
 	got, err = m.FindByID(ctx, "pol")
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, appmanager.App{ID: "pol", Key: "pol-key", Secret: "pol-secret",
+	appmanagertest.AssertApp(t, got, appmanager.App{ID: "pol", Key: "pol-key", Secret: "pol-secret",
 		MaxConnections: 50, MaxClientEventsPerSecond: 7, EnableClientMessages: true,
 		AllowedOrigins: []string{"https://p.example"},
 		Webhooks:       []appmanager.Webhook{{URL: "https://p.example/hook", EventTypes: []string{"client_event"}}}})
@@ -246,7 +245,7 @@ func TestCreateTableAddsMissingColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertApp(t, got, a)
+	appmanagertest.AssertApp(t, got, a)
 }
 
 func TestMalformedRows(t *testing.T) {
@@ -386,26 +385,6 @@ func TestOptions(t *testing.T) {
 		if _, err := mysql.New(ctx, db, &mysql.Options{TableName: name, CreateTable: true, Logger: quiet}); err != nil {
 			t.Fatalf("New(%s) #%d: %v", name, i, err)
 		}
-	}
-}
-
-func assertApp(t *testing.T, got *appmanager.App, want appmanager.App) {
-	t.Helper()
-	norm := func(a appmanager.App) string {
-		c := a.Clone()
-		if len(c.AllowedOrigins) == 0 {
-			c.AllowedOrigins = nil
-		}
-		for i := range c.Webhooks {
-			if len(c.Webhooks[i].EventTypes) == 0 {
-				c.Webhooks[i].EventTypes = nil
-			}
-		}
-		b, _ := json.Marshal(c)
-		return string(b)
-	}
-	if g, w := norm(*got), norm(want); g != w {
-		t.Fatalf("got  %s\nwant %s", g, w)
 	}
 }
 
