@@ -73,8 +73,9 @@ type Queue struct {
 	waiting  bool          // someone holds wake
 	seq      uint64
 
-	processed, failed uint64
-	avgLatency        time.Duration
+	// meter counts outcomes and latency; in-flight jobs are counted above,
+	// under mu, because Close resets them.
+	meter queue.Meter
 }
 
 var (
@@ -235,11 +236,10 @@ func (q *Queue) finish(e *entry, err error) {
 	q.inFlight--
 	if err == nil {
 		q.held--
-		q.processed++
-		q.observe(time.Since(e.job.EnqueuedAt))
+		q.meter.Succeeded(e.job.EnqueuedAt)
 		return
 	}
-	q.failed++
+	q.meter.Failed()
 	delay, drop := queue.RetryDelay(err, e.job.Attempt, q.opts.RetryBase, q.opts.RetryMax)
 	if drop {
 		q.held--
@@ -252,16 +252,6 @@ func (q *Queue) finish(e *entry, err error) {
 		heap.Push(&q.delayed, e)
 	}
 	q.broadcast()
-}
-
-// observe folds one enqueue-to-acknowledgement latency into the moving
-// average.
-func (q *Queue) observe(d time.Duration) {
-	if q.processed == 1 {
-		q.avgLatency = d
-		return
-	}
-	q.avgLatency += (d - q.avgLatency) / 16
 }
 
 // broadcast wakes every consumer waiting in next. q.mu must be held.
@@ -278,13 +268,9 @@ func (q *Queue) broadcast() {
 func (q *Queue) Stats(context.Context) (queue.Stats, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return queue.Stats{
-		Depth:      q.ready.len() + len(q.delayed),
-		InFlight:   q.inFlight,
-		Processed:  q.processed,
-		Failed:     q.failed,
-		AvgLatency: q.avgLatency,
-	}, nil
+	st := q.meter.Stats(q.ready.len() + len(q.delayed))
+	st.InFlight = q.inFlight
+	return st, nil
 }
 
 // Close drops every job and stops consumers. Handlers still running are

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -109,10 +108,7 @@ type Queue struct {
 	wake    chan struct{} // closed by Enqueue to wake idle consumers
 	waiting bool
 
-	inFlight          atomic.Int64
-	processed, failed atomic.Uint64
-	latMu             sync.Mutex
-	avgLatency        time.Duration
+	meter queue.Meter
 }
 
 var (
@@ -356,12 +352,11 @@ func (q *Queue) settle(j *queue.Job, herr error, handled bool) {
 	var err error
 	switch {
 	case herr == nil:
-		q.processed.Add(1)
-		q.observe(time.Since(j.EnqueuedAt))
+		q.meter.Succeeded(j.EnqueuedAt)
 		err = q.ack(ctx, j.ID, attempt)
 	default:
 		if handled {
-			q.failed.Add(1)
+			q.meter.Failed()
 		}
 		delay, drop := queue.RetryDelay(herr, j.Attempt, q.opts.RetryBase, q.opts.RetryMax)
 		if drop {
@@ -384,16 +379,6 @@ func (q *Queue) ack(ctx context.Context, id, attempt string) error {
 		[]string{id, attempt}).Error()
 }
 
-func (q *Queue) observe(d time.Duration) {
-	q.latMu.Lock()
-	defer q.latMu.Unlock()
-	if q.avgLatency == 0 {
-		q.avgLatency = d
-		return
-	}
-	q.avgLatency += (d - q.avgLatency) / 16
-}
-
 // Stats reports the queue's backlog in Redis (ready and scheduled jobs,
 // from every process) and this process's handler outcomes.
 func (q *Queue) Stats(ctx context.Context) (queue.Stats, error) {
@@ -408,16 +393,7 @@ func (q *Queue) Stats(ctx context.Context) (queue.Stats, error) {
 		}
 		depth += n
 	}
-	q.latMu.Lock()
-	avg := q.avgLatency
-	q.latMu.Unlock()
-	return queue.Stats{
-		Depth:      int(depth),
-		InFlight:   int(q.inFlight.Load()),
-		Processed:  q.processed.Load(),
-		Failed:     q.failed.Load(),
-		AvgLatency: avg,
-	}, nil
+	return q.meter.Stats(int(depth)), nil
 }
 
 // Close stops consumers and lease renewals. Jobs whose handlers are still
@@ -436,14 +412,14 @@ type consumer struct {
 }
 
 func (c *consumer) hold(j *queue.Job) {
-	c.q.inFlight.Add(1)
+	c.q.meter.Begin()
 	c.mu.Lock()
 	c.held[j.ID] = j.Attempt
 	c.mu.Unlock()
 }
 
 func (c *consumer) release(j *queue.Job) {
-	c.q.inFlight.Add(-1)
+	c.q.meter.End()
 	c.mu.Lock()
 	delete(c.held, j.ID)
 	c.mu.Unlock()

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -141,10 +140,7 @@ type Queue struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	inFlight          atomic.Int64
-	processed, failed atomic.Uint64
-	latMu             sync.Mutex
-	avgLatency        time.Duration
+	meter queue.Meter
 }
 
 var (
@@ -315,12 +311,12 @@ func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
 				continue
 			}
 			hm := c.hold(m)
-			q.inFlight.Add(1)
+			q.meter.Begin()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				defer q.inFlight.Add(-1)
+				defer q.meter.End()
 				err := h(hctx, m.job)
 				c.release(hm)
 				if !q.closed() {
@@ -420,12 +416,11 @@ func decode(m types.Message) (*queue.Job, error) {
 // the back-off.
 func (q *Queue) settle(m message, herr error) {
 	if herr == nil {
-		q.processed.Add(1)
-		q.observe(time.Since(m.job.EnqueuedAt))
+		q.meter.Succeeded(m.job.EnqueuedAt)
 		q.delete(m)
 		return
 	}
-	q.failed.Add(1)
+	q.meter.Failed()
 	delay, drop := queue.RetryDelay(herr, m.job.Attempt, q.opts.RetryBase, q.opts.RetryMax)
 	if drop {
 		q.delete(m)
@@ -458,16 +453,6 @@ func (q *Queue) setVisibility(receipt string, d time.Duration) {
 	}
 }
 
-func (q *Queue) observe(d time.Duration) {
-	q.latMu.Lock()
-	defer q.latMu.Unlock()
-	if q.avgLatency == 0 {
-		q.avgLatency = d
-		return
-	}
-	q.avgLatency += (d - q.avgLatency) / 16
-}
-
 // Stats reports SQS's approximate backlog (visible, delayed and hidden
 // messages, less those this process is handling) and this process's
 // handler outcomes.
@@ -487,20 +472,11 @@ func (q *Queue) Stats(ctx context.Context) (queue.Stats, error) {
 		n, _ := strconv.Atoi(out.Attributes[string(name)])
 		return n
 	}
-	inFlight := int(q.inFlight.Load())
+	inFlight := q.meter.InFlight()
 	depth := count(types.QueueAttributeNameApproximateNumberOfMessages) +
 		count(types.QueueAttributeNameApproximateNumberOfMessagesDelayed) +
 		max(0, count(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)-inFlight)
-	q.latMu.Lock()
-	avg := q.avgLatency
-	q.latMu.Unlock()
-	return queue.Stats{
-		Depth:      depth,
-		InFlight:   inFlight,
-		Processed:  q.processed.Load(),
-		Failed:     q.failed.Load(),
-		AvgLatency: avg,
-	}, nil
+	return q.meter.Stats(depth), nil
 }
 
 // Close stops consumers and visibility extensions. Messages whose
