@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/rueidis"
+
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/internal/wstest"
@@ -56,3 +58,32 @@ func (s *testServer) dial(t *testing.T, key string) *wstest.Client {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// redisClient connects to the Redis at url (via addr instead, when not
+// empty, e.g. a testproxy) and closes the client when t ends.
+func redisClient(t *testing.T, url, addr string) rueidis.Client {
+	t.Helper()
+	opt, err := rueidis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr != "" {
+		opt.InitAddress = []string{addr}
+	}
+	client, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	return client
+}
+
+// redisAddr returns the host:port of a Redis URL.
+func redisAddr(t *testing.T, url string) string {
+	t.Helper()
+	opt, err := rueidis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opt.InitAddress[0]
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/redis/rueidis"
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/internal/testenv"
@@ -130,16 +129,7 @@ func TestSharedRedisLimit(t *testing.T) {
 	prefix := "sockudo_test_rl:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	var servers []*testServer
 	for i := 0; i < 2; i++ {
-		opt, err := rueidis.ParseURL(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client, err := rueidis.NewClient(opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(client.Close)
-		l, err := redislimit.New(client, &redislimit.Options{Prefix: prefix})
+		l, err := redislimit.New(redisClient(t, url, ""), &redislimit.Options{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,18 +154,8 @@ func TestRateLimiterOutage(t *testing.T) {
 	url := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL")
 	for _, failClosed := range []bool{false, true} {
 		t.Run("fail closed="+strconv.FormatBool(failClosed), func(t *testing.T) {
-			opt, err := rueidis.ParseURL(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			proxy := testproxy.New(t, opt.InitAddress[0])
-			opt.InitAddress = []string{proxy.Addr()}
-			client, err := rueidis.NewClient(opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(client.Close)
-			l, err := redislimit.New(client, &redislimit.Options{Prefix: "sockudo_test_outage:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":", Timeout: 300 * time.Millisecond})
+			proxy := testproxy.New(t, redisAddr(t, url))
+			l, err := redislimit.New(redisClient(t, url, proxy.Addr()), &redislimit.Options{Prefix: "sockudo_test_outage:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":", Timeout: 300 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/cache"
 	cachememory "github.com/sockudo-go/sockudo/cache/memory"
@@ -283,16 +281,7 @@ func TestCacheChannelsSharedThroughRedis(t *testing.T) {
 	prefix := "sockudo_test_cache:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	var servers []*testServer
 	for i := 0; i < 2; i++ {
-		opt, err := rueidis.ParseURL(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client, err := rueidis.NewClient(opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(client.Close)
-		rc, err := rediscache.New(client, &rediscache.Options{Prefix: prefix})
+		rc, err := rediscache.New(redisClient(t, url, ""), &rediscache.Options{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
