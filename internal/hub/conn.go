@@ -46,7 +46,6 @@ type Conn struct {
 	subMu     sync.Mutex
 	subs      map[string]string // channel -> presence user id ("" otherwise)
 	userID    string
-	userData  string
 	watchlist []string
 
 	// Liveness. lastRead is unix nanoseconds of the last inbound frame.
@@ -67,9 +66,6 @@ func newSocketID() string {
 	b = strconv.AppendUint(b, rand.Uint64N(10_000_000_000), 10)
 	return string(b)
 }
-
-// ID returns the socket id.
-func (c *Conn) ID() string { return c.id }
 
 // send queues frame for writing. It never blocks. It reports whether the
 // frame was queued.

@@ -229,9 +229,8 @@ func (h *Hub) sendSubscriptionCount(app *appmanager.App, ch *channel) {
 		data := `{"subscription_count":` + strconv.Itoa(count) + "}"
 		ch.broadcast(protocol.Event(protocol.EventSubscriptionCount, ch.name, data, ""), nil)
 	}
-	if h.listsHook(app, HookSubscriptionCount) {
-		h.emit(app, WebhookEvent{Name: HookSubscriptionCount, Channel: ch.name, SubscriptionCount: count})
-	}
+	// The webhook engine sends it only to targets that list it.
+	h.emit(app, WebhookEvent{Name: HookSubscriptionCount, Channel: ch.name, SubscriptionCount: count})
 }
 
 // sendCached sends a cache channel's last event to a new subscriber, or

@@ -63,7 +63,7 @@ func (h *Hub) signIn(c *Conn, id, raw string, watch []string) {
 
 	a.usersMu.Lock()
 	c.subMu.Lock()
-	c.userID, c.userData = id, raw
+	c.userID = id
 	oldWatch := c.watchlist
 	c.watchlist = watch
 	c.subMu.Unlock()
