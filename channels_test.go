@@ -207,6 +207,12 @@ func TestClientEvents(t *testing.T) {
 		t.Fatalf("presence client event user_id %q, want 7", got.UserID)
 	}
 
+	// Both are subscribed to the public and the encrypted channel, so the
+	// rejections below are about the channel type, not the membership.
+	for _, c := range []*wstest.Client{a, b} {
+		c.SubscribeOK(t, testKey, testSecret, "news", "")
+		c.SubscribeOK(t, testKey, testSecret, "private-encrypted-x", "")
+	}
 	for name, raw := range map[string]string{
 		"public channel":  `{"event":"client-x","channel":"news","data":{}}`,
 		"not subscribed":  `{"event":"client-x","channel":"private-other","data":{}}`,
@@ -219,6 +225,7 @@ func TestClientEvents(t *testing.T) {
 			t.Fatalf("%s: code %d, want 4301", name, code)
 		}
 	}
+	b.ExpectNone(t, "client-x", 200*time.Millisecond)
 
 	q := s.dial(t, "quiet-key")
 	q.SubscribeOK(t, "quiet-key", testSecret, "private-chat", "")
