@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,72 +18,6 @@ import (
 	rediscache "github.com/sockudo-go/sockudo/cache/redis"
 	"github.com/sockudo-go/sockudo/internal/testenv"
 )
-
-// privateRedis is a redis-server that this test starts, stops and restarts.
-type privateRedis struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func newPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	bin := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SERVER_BIN")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &privateRedis{t: t, bin: bin, dir: t.TempDir(), port: port}
-	t.Cleanup(r.kill)
-	r.start()
-	return r
-}
-
-func (r *privateRedis) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
-
-// start runs redis-server on r.port and waits until it accepts connections.
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(r.port),
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start %s: %v", r.bin, err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", r.addr(), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s did not start: %v", r.addr(), err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *privateRedis) signal(sig syscall.Signal) {
-	r.t.Helper()
-	if err := r.cmd.Process.Signal(sig); err != nil {
-		r.t.Fatalf("signal %v: %v", sig, err)
-	}
-}
-
-// kill stops the server abruptly, as a crash would, and reaps it.
-func (r *privateRedis) kill() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGCONT)
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
 
 // lockedBuffer collects log output from several goroutines.
 type lockedBuffer struct {
@@ -110,8 +41,8 @@ func (b *lockedBuffer) String() string {
 // that every call fails within its time bound, restarts Redis on the same
 // port and checks that the same client and caches work again.
 func TestOutageAndRecovery(t *testing.T) {
-	srv := newPrivateRedis(t)
-	client := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.addr()}})
+	srv := testenv.StartRedis(t)
+	client := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
 	const timeout = 400 * time.Millisecond
 	const slack = time.Second // scheduling on a loaded 2-core machine
 	caches := map[string]*rediscache.Cache{}
@@ -214,18 +145,18 @@ func TestOutageAndRecovery(t *testing.T) {
 	}
 
 	// Frozen: connections stay open and nothing answers.
-	srv.signal(syscall.SIGSTOP)
+	srv.Signal(syscall.SIGSTOP)
 	allFail("frozen")
 	logged(1, 0)
-	srv.signal(syscall.SIGCONT)
+	srv.Signal(syscall.SIGCONT)
 	worksAgain("thawed")
 	logged(1, 1)
 
 	// Crashed: connections drop and new ones are refused.
-	srv.kill()
+	srv.Kill()
 	allFail("crashed")
 	logged(2, 1)
-	srv.start()
+	srv.Start()
 	worksAgain("restarted")
 	logged(2, 2)
 	// The restarted Redis is empty: no local copy from before the crash

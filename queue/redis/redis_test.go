@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -215,9 +212,8 @@ func TestCutOffConsumerLosesItsLease(t *testing.T) {
 // consumer to recover and every job to be handled.
 func TestJobsSurviveRedisRestart(t *testing.T) {
 	t.Parallel()
-	bin := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SERVER_BIN")
-	srv := startRedis(t, bin, freePort(t), t.TempDir())
-	client := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.addr}})
+	srv := testenv.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+	client := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
 	q := openQueue(t, client, uniqueName(t), 2)
 	ctx := context.Background()
 	for _, p := range []string{"a", "b", "c"} {
@@ -226,7 +222,7 @@ func TestJobsSurviveRedisRestart(t *testing.T) {
 		}
 	}
 
-	srv.kill(t)
+	srv.Kill()
 	if err := q.Enqueue(ctx, []byte("lost")); err == nil {
 		t.Error("Enqueue while Redis is down returned nil")
 	}
@@ -246,7 +242,7 @@ func TestJobsSurviveRedisRestart(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 
-	srv.start(t)
+	srv.Start()
 	if err := q.Enqueue(ctx, []byte("d")); err != nil {
 		// The client may need a moment to reconnect.
 		deadline := time.Now().Add(10 * time.Second)
@@ -275,64 +271,6 @@ func TestJobsSurviveRedisRestart(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Consume = %v, want context.Canceled", err)
 	}
-}
-
-type redisServer struct {
-	bin, addr, dir string
-	port           int
-	cmd            *exec.Cmd
-}
-
-func startRedis(t *testing.T, bin string, port int, dir string) *redisServer {
-	s := &redisServer{bin: bin, port: port, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	s.start(t)
-	t.Cleanup(func() { s.kill(t) })
-	return s
-}
-
-func (s *redisServer) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(s.bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(s.port), "--dir", s.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always")
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.addr, time.Second)
-		if err == nil {
-			c.Write([]byte("PING\r\n"))
-			buf := make([]byte, 7)
-			c.SetReadDeadline(time.Now().Add(time.Second))
-			n, _ := c.Read(buf)
-			c.Close()
-			if strings.HasPrefix(string(buf[:n]), "+PONG") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer PING", s.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) kill(t *testing.T) {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	s.cmd = nil
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func waitChan(t *testing.T, ch <-chan struct{}, what string) {

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -255,45 +253,11 @@ func TestOutage(t *testing.T) {
 	}
 }
 
-// startRedis runs a private redis-server on a free port for tests that
-// must disturb the server, and stops it when t ends.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SERVER_BIN")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_, port, _ := net.SplitHostPort(addr)
-	ln.Close()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("private redis-server on %s did not start: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestTimeout pauses a private Redis and checks that Options.Timeout
 // bounds the decision.
 func TestTimeout(t *testing.T) {
-	addr := startRedis(t)
-	c := newClient(t, rueidis.ClientOption{InitAddress: []string{addr}})
+	srv := testenv.StartRedis(t)
+	c := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
 	l, err := redislimit.New(c, &redislimit.Options{Timeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
