@@ -16,6 +16,7 @@ import (
 	pusher "github.com/pusher/pusher-http-go/v5"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/queue"
 	"github.com/sockudo-go/sockudo/queue/memory"
 )
@@ -146,7 +147,7 @@ func (rc *receiver) events() []pusher.WebhookEvent {
 // waitEvents waits until the receiver accepted at least n events.
 func (rc *receiver) waitEvents(t *testing.T, n int) []pusher.WebhookEvent {
 	t.Helper()
-	waitFor(t, 10*time.Second, "webhook events", func() bool { return len(rc.events()) >= n })
+	testenv.Eventually(t, 10*time.Second, "webhook events", func() bool { return len(rc.events()) >= n })
 	return rc.events()
 }
 
@@ -235,17 +236,6 @@ func startDispatcher(t *testing.T, q queue.Queue, opts Options) *Dispatcher {
 		<-done
 	})
 	return d
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // logRecorder keeps log records for assertions.

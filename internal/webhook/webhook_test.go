@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/queue"
 )
 
@@ -514,7 +515,7 @@ func TestEnqueueFailuresAreRetriedThenBounded(t *testing.T) {
 	for _, ch := range []string{"a", "b", "c"} {
 		d.Emit(app, Event{Name: ChannelOccupied, Channel: ch}) // must not block
 	}
-	waitFor(t, 5*time.Second, "enqueue retries", func() bool { return fq.attempts.Load() >= 2 })
+	testenv.Eventually(t, 5*time.Second, "enqueue retries", func() bool { return fq.attempts.Load() >= 2 })
 	if !logs.has("webhook backlog full: the queue is not accepting jobs; dropping webhooks") {
 		t.Error("no log line for the webhook dropped beyond MaxPending")
 	}
@@ -542,5 +543,5 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 	if err := d.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Close with the queue down = %v, want context.DeadlineExceeded", err)
 	}
-	waitFor(t, 10*time.Second, "the lost-webhooks log line", func() bool { return logs.has("webhooks lost: Close timed out") })
+	testenv.Eventually(t, 10*time.Second, "the lost-webhooks log line", func() bool { return logs.has("webhooks lost: Close timed out") })
 }
