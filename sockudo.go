@@ -14,9 +14,9 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
 	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/hub"
-	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
@@ -34,7 +34,7 @@ type Server struct {
 	cache    cache.Cache
 	appCache *appcache.Cache
 	api      http.Handler
-	limiter  ratelimit.Limiter
+	limiter  *ratelimit.Guard
 	wsRule   *ratelimithttp.Rule
 
 	closed   atomic.Bool
@@ -82,11 +82,7 @@ func (s *Server) init() error {
 		}
 		limiter = l
 	}
-	if g, ok := limiter.(*ratelimit.Guard); ok {
-		s.limiter = g // the host chose its failure policy
-	} else {
-		s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
-	}
+	s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
 
 	hc := hub.Config{
 		Logger:          s.log,
@@ -99,7 +95,6 @@ func (s *Server) init() error {
 		MaxConnections:  cfg.maxConnections,
 		CacheTTL:        cfg.cacheTTL,
 		Limiter:         s.limiter,
-		Now:             cfg.now,
 	}
 	if err := s.initCache(&hc); err != nil {
 		return err
@@ -115,46 +110,94 @@ func (s *Server) init() error {
 	return s.initAPI()
 }
 
-// ServeHTTP routes a request to the WebSocket endpoint, the HTTP API or
-// the health check.
+// ServeHTTP routes a request to the WebSocket endpoint (/app/{key}), the
+// HTTP API (/apps/...) or the health check (/up), under the path prefix
+// if one is set. A host that wants them on different listeners mounts
+// WebSocketHandler, APIHandler and HealthHandler instead.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	if p := s.cfg.pathPrefix; p != "" {
-		rest, ok := strings.CutPrefix(path, p)
-		if !ok || (rest != "" && rest[0] != '/') {
-			http.NotFound(w, r)
-			return
-		}
-		path = rest
-	}
+	path, ok := s.trimPrefix(r.URL.Path)
 	switch {
+	case !ok:
+		http.NotFound(w, r)
 	case strings.HasPrefix(path, "/app/"):
-		key := strings.TrimPrefix(path, "/app/")
-		if key == "" || strings.Contains(key, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		s.serveWS(w, r, key)
+		s.serveWS(w, r, path)
 	case strings.HasPrefix(path, "/apps/"):
-		if s.closed.Load() {
-			writeJSONError(w, http.StatusServiceUnavailable, "server is shutting down")
-			return
-		}
-		r2 := r
-		if path != r.URL.Path {
-			r2 = r.Clone(r.Context())
-			r2.URL.Path = path
-			r2.URL.RawPath = ""
-		}
-		s.api.ServeHTTP(w, r2)
-	case path == "/up" || path == "/":
+		s.serveAPI(w, r, path)
+	case path == "/up":
 		s.serveHealth(w, r)
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, key string) {
+// WebSocketHandler returns the handler of the WebSocket endpoint alone:
+// it serves /app/{key} (under the path prefix, if set) and answers 404 to
+// any other path.
+func (s *Server) WebSocketHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := s.trimPrefix(r.URL.Path)
+		if !ok || !strings.HasPrefix(path, "/app/") {
+			http.NotFound(w, r)
+			return
+		}
+		s.serveWS(w, r, path)
+	})
+}
+
+// APIHandler returns the handler of the HTTP API alone: it serves
+// /apps/... (under the path prefix, if set), so a host can put the API on
+// an internal listener and the WebSocket endpoint on a public one.
+func (s *Server) APIHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := s.trimPrefix(r.URL.Path)
+		if !ok || !strings.HasPrefix(path, "/apps/") {
+			apierr.Write(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "no API endpoint at %q", r.URL.Path))
+			return
+		}
+		s.serveAPI(w, r, path)
+	})
+}
+
+// HealthHandler returns the health check alone. It answers any path it is
+// mounted at: 200 OK, or 503 with DRAINING during shutdown or ERROR when
+// a backend does not answer.
+func (s *Server) HealthHandler() http.Handler { return http.HandlerFunc(s.serveHealth) }
+
+// trimPrefix removes the configured path prefix from path, reporting
+// false when path is not under it.
+func (s *Server) trimPrefix(path string) (string, bool) {
+	p := s.cfg.pathPrefix
+	if p == "" {
+		return path, true
+	}
+	rest, ok := strings.CutPrefix(path, p)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}
+
+// serveAPI serves the HTTP API at path, r's path without the prefix.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
+	if s.closed.Load() {
+		apierr.Write(w, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "server is shutting down"))
+		return
+	}
+	if path != r.URL.Path {
+		r = r.Clone(r.Context())
+		r.URL.Path = path
+		r.URL.RawPath = ""
+	}
+	s.api.ServeHTTP(w, r)
+}
+
+// serveWS serves the WebSocket endpoint at path, /app/{key}.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, path string) {
+	key := strings.TrimPrefix(path, "/app/")
+	if key == "" || strings.Contains(key, "/") {
+		http.NotFound(w, r)
+		return
+	}
 	if !s.allowConnection(w, r) {
 		return
 	}
@@ -230,12 +273,3 @@ func (s *Server) stopAll(ctx context.Context) error {
 
 // onStop registers background work to stop at Shutdown (in reverse order).
 func (s *Server) onStop(f func(context.Context) error) { s.stop = append(s.stop, f) }
-
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b := []byte(`{"error":`)
-	b = protocol.AppendString(b, msg)
-	b = fmt.Appendf(b, `,"status":%d}`, status)
-	_, _ = w.Write(b)
-}

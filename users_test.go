@@ -53,7 +53,7 @@ func TestSigninAndServerToUser(t *testing.T) {
 	if code, _ := other.ExpectError(t); code != 4009 {
 		t.Fatalf("subscribing to another user's channel: code %d", code)
 	}
-	if err := s.SendToUser(context.Background(), testID, "42", "notice", `{"n":1}`); err != nil {
+	if err := s.SendToUser(context.Background(), testID, "42", sockudo.Event{Name: "notice", Data: `{"n":1}`}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*wstest.Client{tab1, tab2} {

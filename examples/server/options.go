@@ -24,9 +24,13 @@ func rateLimitOptions(c *rateLimiterConfig, l ratelimit.Limiter) []sockudo.Optio
 	rule := func(r rateLimitRule) sockudo.RateLimit {
 		return sockudo.RateLimit{Max: r.MaxRequests, Window: seconds(r.WindowSeconds), TrustHops: r.TrustHops, KeyPrefix: r.KeyPrefix()}
 	}
-	return []sockudo.Option{
+	opts := []sockudo.Option{
 		sockudo.WithRateLimiter(l),
 		sockudo.WithAPIRateLimit(rule(c.APIRateLimit)),
 		sockudo.WithConnectionRateLimit(rule(c.WebSocketRateLimit)),
 	}
+	if c.FailClosed {
+		opts = append(opts, sockudo.WithRateLimiterFailClosed())
+	}
+	return opts
 }

@@ -120,9 +120,9 @@ func (c *rateLimiterConfig) validate() error {
 	return nil
 }
 
-// openRateLimiter builds the limiter that cfg.RateLimiter.Driver names,
-// wrapped in a *ratelimit.Guard (fail open unless fail_closed; its Stats
-// count backend failures); nil means rate limiting is off. The limits and
+// openRateLimiter builds the limiter that cfg.RateLimiter.Driver names;
+// nil means rate limiting is off. The server guards it (fail open unless
+// fail_closed, see rateLimitOptions). The limits and
 // trust hops to apply are cfg.RateLimiter.APIRateLimit and
 // WebSocketRateLimit.
 func openRateLimiter(ctx context.Context, cfg *Config, log *slog.Logger) (ratelimit.Limiter, func(), error) {
@@ -167,5 +167,5 @@ func openRateLimiter(ctx context.Context, cfg *Config, log *slog.Logger) (rateli
 	default:
 		return nil, nil, fmt.Errorf("rate_limiter.driver (RATE_LIMITER_DRIVER) %q is not one of memory, redis, redis-cluster, none", c.Driver)
 	}
-	return ratelimit.NewGuard(l, &ratelimit.GuardOptions{FailClosed: c.FailClosed, Logger: log}), closeFn, nil
+	return l, closeFn, nil
 }

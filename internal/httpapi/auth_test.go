@@ -138,7 +138,7 @@ func TestAppManagerFailure(t *testing.T) {
 	})
 	res := serve(t, h, signed(docCreds, "GET", "/apps/3/channels", nil, nil))
 	wantError(t, res, 503, "service_unavailable", "app manager unavailable")
-	if want := `level=WARN msg="httpapi: app lookup failed" app_id=3 err="connection refused"`; !strings.Contains(logs.String(), want) {
+	if want := `level=WARN msg="httpapi: backend unavailable" app_id=3 path=/apps/3/channels error="connection refused"`; !strings.Contains(logs.String(), want) {
 		t.Errorf("log %q, want %q", logs.String(), want)
 	}
 	if got := res.header.Get("Retry-After"); got == "" {
