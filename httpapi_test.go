@@ -25,6 +25,7 @@ import (
 // official Go server SDK (github.com/pusher/pusher-http-go/v5 v5.1.1) and
 // checks what WebSocket clients receive.
 func TestHTTPAPIWithPusherHTTPGo(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	client := pusher.Client{
 		AppID: testID, Key: testKey, Secret: testSecret,
@@ -192,6 +193,7 @@ func signedRequestAs(t *testing.T, s *testServer, key, secret, method, path stri
 }
 
 func TestHTTPAPIRejections(t *testing.T) {
+	t.Parallel()
 	disabled := testApp()
 	disabled.ID, disabled.Key, disabled.Enabled = "off", "off-key", false
 	s := newTestServer(t, sockudo.WithApps(testApp(), disabled))
@@ -222,6 +224,7 @@ func TestHTTPAPIRejections(t *testing.T) {
 }
 
 func TestTriggerBatchRules(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	ctx := context.Background()
 	c := s.dial(t, testKey)

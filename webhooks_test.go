@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // hookReceiver is a webhook endpoint that verifies every delivery with
@@ -98,6 +99,7 @@ func hookApp(url string, events ...string) appmanager.App {
 }
 
 func TestWebhooksForChannelTransitions(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL)), sockudo.WithWebhookDelay(100*time.Millisecond))
 	a, b := s.dial(t, testKey), s.dial(t, testKey)
@@ -112,6 +114,7 @@ func TestWebhooksForChannelTransitions(t *testing.T) {
 }
 
 func TestWebhookClientEventAndCacheMiss(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL, "client_event", "cache_miss")))
 	a, b := s.dial(t, testKey), s.dial(t, testKey)
@@ -131,6 +134,7 @@ func TestWebhookClientEventAndCacheMiss(t *testing.T) {
 }
 
 func TestVacateThenReturnWithinDelaySendsNothing(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL)), sockudo.WithWebhookDelay(500*time.Millisecond))
 	a := s.dial(t, testKey)
@@ -145,6 +149,7 @@ func TestVacateThenReturnWithinDelaySendsNothing(t *testing.T) {
 }
 
 func TestWebhookRetryAndNoRetry(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL, "channel_occupied")))
 	r.answer(http.StatusServiceUnavailable)
@@ -163,6 +168,7 @@ func TestWebhookRetryAndNoRetry(t *testing.T) {
 }
 
 func TestWebhookBatching(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var bodies []int
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -180,7 +186,7 @@ func TestWebhookBatching(t *testing.T) {
 	for _, ch := range []string{"a", "b", "c", "d"} {
 		c.SubscribeOK(t, testKey, testSecret, ch, "")
 	}
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) > 0 })
+	testenv.Eventually(t, 5*time.Second, "a webhook request", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) > 0 })
 	time.Sleep(300 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
@@ -190,6 +196,7 @@ func TestWebhookBatching(t *testing.T) {
 }
 
 func TestSubscriptionCountWebhookOnlyWhenListed(t *testing.T) {
+	t.Parallel()
 	all, listed := newHookReceiver(t), newHookReceiver(t)
 	app := testApp()
 	app.Webhooks = []appmanager.Webhook{{URL: all.srv.URL}, {URL: listed.srv.URL, EventTypes: []string{"subscription_count"}}}

@@ -12,6 +12,7 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/appmanagertest"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // backend is a Manager over a memory Manager that counts lookups and can
@@ -232,7 +233,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "every caller to join the lookup", func() bool {
+	testenv.Eventually(t, 5*time.Second, "every caller to join the lookup", func() bool {
 		return b.calls.Load() == 1 && joined.Load() == callers-1
 	})
 	close(b.gate)
@@ -262,7 +263,7 @@ func TestWaiterContextEnds(t *testing.T) {
 		_, err := c.FindByID(ctx1, "a")
 		res1 <- err
 	}()
-	waitFor(t, "the first lookup to start", func() bool { return b.calls.Load() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the first lookup to start", func() bool { return b.calls.Load() == 1 })
 	res2 := make(chan error, 1)
 	go func() {
 		a, err := c.FindByID(context.Background(), "a")
@@ -271,7 +272,7 @@ func TestWaiterContextEnds(t *testing.T) {
 		}
 		res2 <- err
 	}()
-	waitFor(t, "the second caller to join", func() bool { return joined.Load() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the second caller to join", func() bool { return joined.Load() == 1 })
 	cancel1()
 	if err := <-res1; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller got %v; want context.Canceled", err)
@@ -351,7 +352,7 @@ func TestInvalidateDuringLoad(t *testing.T) {
 		defer close(done)
 		_, _ = c.FindByID(context.Background(), "a")
 	}()
-	waitFor(t, "the lookup to start", func() bool { return b.calls.Load() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the lookup to start", func() bool { return b.calls.Load() == 1 })
 	c.Invalidate("a") // the answer under way may be stale: it must not be cached
 	close(b.gate)
 	<-done
@@ -406,17 +407,6 @@ func TestBoundedSize(t *testing.T) {
 	mustFind(t, c.FindByKey, "key-9", "9")
 	if b.calls.Load() != calls {
 		t.Fatal("the most recently used app was evicted")
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
