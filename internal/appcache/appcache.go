@@ -41,8 +41,6 @@ type Options struct {
 	// callers; each caller still stops waiting when its own context ends.
 	// Zero means DefaultLoadTimeout.
 	LoadTimeout time.Duration
-	// Now is the clock; nil means time.Now. Tests inject a fake one.
-	Now func() time.Time
 }
 
 // DefaultOptions returns Sockudo's defaults: TTL 300 s, NegativeTTL 5 s,
@@ -100,9 +98,6 @@ func New(m appmanager.Manager, opts Options) *Cache {
 	if opts.LoadTimeout <= 0 {
 		opts.LoadTimeout = DefaultLoadTimeout
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	c := &Cache{m: m, opts: opts, calls: make(map[callKey]*call)}
 	// An app lives in both indexes; when one index drops it, so does the
 	// other, so that Invalidate(id) always finds the key.
@@ -159,7 +154,7 @@ func (c *Cache) find(ctx context.Context, k callKey) (*appmanager.App, error) {
 	if c.opts.TTL <= 0 {
 		return c.fetch(ctx, k)
 	}
-	if e, ok := c.index(k).Get(k.v); ok && c.opts.Now().Before(e.expires) {
+	if e, ok := c.index(k).Get(k.v); ok && time.Now().Before(e.expires) {
 		return e.app, e.err
 	}
 
@@ -196,7 +191,7 @@ func (c *Cache) load(ctx context.Context, k callKey, cl *call, gen uint64) {
 		delete(c.calls, k)
 	}
 	if gen == c.gen {
-		now := c.opts.Now()
+		now := time.Now()
 		switch {
 		case err == nil && app != nil:
 			c.storeApp(app, now.Add(c.opts.TTL))

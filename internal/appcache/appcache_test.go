@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
@@ -62,34 +63,11 @@ func (b *backend) FindByKey(ctx context.Context, key string) (*appmanager.App, e
 	return b.Manager.FindByKey(ctx, key)
 }
 
-// clock is a fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func app(id string) appmanager.App {
 	return appmanager.App{ID: id, Key: "key-" + id, Secret: "s", Enabled: true}
 }
 
-func newCache(b appmanager.Manager) (*Cache, *clock) {
-	clk := &clock{now: time.Unix(1000, 0)}
-	opts := DefaultOptions()
-	opts.Now = clk.Now
-	return New(b, opts), clk
-}
+func newCache(b appmanager.Manager) *Cache { return New(b, DefaultOptions()) }
 
 func mustFind(t *testing.T, find func(context.Context, string) (*appmanager.App, error), v, wantID string) *appmanager.App {
 	t.Helper()
@@ -106,7 +84,7 @@ func mustFind(t *testing.T, find func(context.Context, string) (*appmanager.App,
 func TestConformance(t *testing.T) {
 	appmanagertest.Run(t, appmanagertest.Harness{
 		New: func(t *testing.T) appmanager.Manager {
-			c, _ := newCache(newBackend(t))
+			c := newCache(newBackend(t))
 			return c
 		},
 		Seed: func(t *testing.T, m appmanager.Manager, apps ...appmanager.App) {
@@ -122,27 +100,30 @@ func TestConformance(t *testing.T) {
 }
 
 func TestHitsServedFromMemoryUnderIDAndKey(t *testing.T) {
-	b := newBackend(t, app("a"))
-	c, clk := newCache(b)
-	first := mustFind(t, c.FindByID, "a", "a")
-	second := mustFind(t, c.FindByID, "a", "a")
-	third := mustFind(t, c.FindByKey, "key-a", "a")
-	if n := b.calls.Load(); n != 1 {
-		t.Fatalf("backend lookups = %d; want 1 (the app is cached under its id and key)", n)
-	}
-	if first != second || first != third {
-		t.Fatal("hits should return the shared cached *App")
-	}
-	clk.Advance(DefaultTTL - time.Second)
-	mustFind(t, c.FindByKey, "key-a", "a")
-	if n := b.calls.Load(); n != 1 {
-		t.Fatalf("backend lookups before the TTL = %d; want 1", n)
-	}
-	clk.Advance(time.Second)
-	mustFind(t, c.FindByKey, "key-a", "a")
-	if n := b.calls.Load(); n != 2 {
-		t.Fatalf("backend lookups after the TTL = %d; want 2", n)
-	}
+	// The TTLs pass on the bubble's fake clock.
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(t, app("a"))
+		c := newCache(b)
+		first := mustFind(t, c.FindByID, "a", "a")
+		second := mustFind(t, c.FindByID, "a", "a")
+		third := mustFind(t, c.FindByKey, "key-a", "a")
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend lookups = %d; want 1 (the app is cached under its id and key)", n)
+		}
+		if first != second || first != third {
+			t.Fatal("hits should return the shared cached *App")
+		}
+		time.Sleep(DefaultTTL - time.Second)
+		mustFind(t, c.FindByKey, "key-a", "a")
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend lookups before the TTL = %d; want 1", n)
+		}
+		time.Sleep(time.Second)
+		mustFind(t, c.FindByKey, "key-a", "a")
+		if n := b.calls.Load(); n != 2 {
+			t.Fatalf("backend lookups after the TTL = %d; want 2", n)
+		}
+	})
 }
 
 func TestZeroTTLDisablesCaching(t *testing.T) {
@@ -163,41 +144,44 @@ func TestZeroTTLDisablesCaching(t *testing.T) {
 }
 
 func TestNegativeCaching(t *testing.T) {
-	b := newBackend(t)
-	c, clk := newCache(b)
-	for i := 0; i < 100; i++ {
-		a, err := c.FindByKey(context.Background(), "unknown")
-		if !errors.Is(err, appmanager.ErrNotFound) || a != nil {
-			t.Fatalf("FindByKey(unknown) = %v, %v; want ErrNotFound", a, err)
+	// The TTLs pass on the bubble's fake clock.
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(t)
+		c := newCache(b)
+		for i := 0; i < 100; i++ {
+			a, err := c.FindByKey(context.Background(), "unknown")
+			if !errors.Is(err, appmanager.ErrNotFound) || a != nil {
+				t.Fatalf("FindByKey(unknown) = %v, %v; want ErrNotFound", a, err)
+			}
 		}
-	}
-	if n := b.calls.Load(); n != 1 {
-		t.Fatalf("backend lookups for 100 unknown-key calls = %d; want 1", n)
-	}
-	clk.Advance(DefaultNegativeTTL)
-	if _, err := c.FindByKey(context.Background(), "unknown"); !errors.Is(err, appmanager.ErrNotFound) {
-		t.Fatal(err)
-	}
-	if n := b.calls.Load(); n != 2 {
-		t.Fatalf("backend lookups after NegativeTTL = %d; want 2", n)
-	}
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend lookups for 100 unknown-key calls = %d; want 1", n)
+		}
+		time.Sleep(DefaultNegativeTTL)
+		if _, err := c.FindByKey(context.Background(), "unknown"); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if n := b.calls.Load(); n != 2 {
+			t.Fatalf("backend lookups after NegativeTTL = %d; want 2", n)
+		}
 
-	// NegativeTTL 0 turns it off.
-	b2 := newBackend(t)
-	c2 := New(b2, Options{TTL: time.Minute})
-	for i := 0; i < 3; i++ {
-		_, _ = c2.FindByID(context.Background(), "unknown")
-	}
-	if n := b2.calls.Load(); n != 3 {
-		t.Fatalf("backend lookups without negative caching = %d; want 3", n)
-	}
+		// NegativeTTL 0 turns it off.
+		b2 := newBackend(t)
+		c2 := New(b2, Options{TTL: time.Minute})
+		for i := 0; i < 3; i++ {
+			_, _ = c2.FindByID(context.Background(), "unknown")
+		}
+		if n := b2.calls.Load(); n != 3 {
+			t.Fatalf("backend lookups without negative caching = %d; want 3", n)
+		}
+	})
 }
 
 func TestOtherErrorsAreNotCached(t *testing.T) {
 	b := newBackend(t, app("a"))
 	outage := errors.New("database is down")
 	b.fail.Store(&outage)
-	c, _ := newCache(b)
+	c := newCache(b)
 	for i := 0; i < 3; i++ {
 		if _, err := c.FindByID(context.Background(), "a"); !errors.Is(err, outage) {
 			t.Fatalf("FindByID during an outage = %v; want the backend error", err)
@@ -213,7 +197,7 @@ func TestOtherErrorsAreNotCached(t *testing.T) {
 func TestConcurrentMissesCollapse(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
-	c, _ := newCache(b)
+	c := newCache(b)
 	var joined atomic.Int64
 	c.testHookWait = func() { joined.Add(1) }
 
@@ -250,7 +234,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 func TestWaiterContextEnds(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
-	c, _ := newCache(b)
+	c := newCache(b)
 	var joined atomic.Int64
 	c.testHookWait = func() { joined.Add(1) }
 
@@ -289,7 +273,7 @@ func TestWaiterContextEnds(t *testing.T) {
 
 func TestCancelledContextOnHit(t *testing.T) {
 	b := newBackend(t, app("a"))
-	c, _ := newCache(b)
+	c := newCache(b)
 	mustFind(t, c.FindByID, "a", "a")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -300,7 +284,7 @@ func TestCancelledContextOnHit(t *testing.T) {
 
 func TestInvalidate(t *testing.T) {
 	b := newBackend(t, app("a"), app("b"))
-	c, _ := newCache(b)
+	c := newCache(b)
 	mustFind(t, c.FindByID, "a", "a")
 	mustFind(t, c.FindByID, "b", "b")
 	if _, err := c.FindByID(context.Background(), "new"); !errors.Is(err, appmanager.ErrNotFound) {
@@ -346,7 +330,7 @@ func TestInvalidate(t *testing.T) {
 func TestInvalidateDuringLoad(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
-	c, _ := newCache(b)
+	c := newCache(b)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -363,20 +347,23 @@ func TestInvalidateDuringLoad(t *testing.T) {
 }
 
 func TestKeyChangeDropsOldKey(t *testing.T) {
-	b := newBackend(t, app("a"))
-	c, clk := newCache(b)
-	mustFind(t, c.FindByKey, "key-a", "a")
-	moved := app("a")
-	moved.Key = "key-moved"
-	if err := b.UpdateApp(context.Background(), moved); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(DefaultTTL)
-	mustFind(t, c.FindByID, "a", "a") // reloads with the new key
-	if _, err := c.FindByKey(context.Background(), "key-a"); !errors.Is(err, appmanager.ErrNotFound) {
-		t.Fatalf("old key after the app moved = %v; want ErrNotFound", err)
-	}
-	mustFind(t, c.FindByKey, "key-moved", "a")
+	// The TTLs pass on the bubble's fake clock.
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(t, app("a"))
+		c := newCache(b)
+		mustFind(t, c.FindByKey, "key-a", "a")
+		moved := app("a")
+		moved.Key = "key-moved"
+		if err := b.UpdateApp(context.Background(), moved); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(DefaultTTL)
+		mustFind(t, c.FindByID, "a", "a") // reloads with the new key
+		if _, err := c.FindByKey(context.Background(), "key-a"); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatalf("old key after the app moved = %v; want ErrNotFound", err)
+		}
+		mustFind(t, c.FindByKey, "key-moved", "a")
+	})
 }
 
 func TestBoundedSize(t *testing.T) {

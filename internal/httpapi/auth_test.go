@@ -153,14 +153,14 @@ func TestTimestampWindow(t *testing.T) {
 		ts   int64
 		ok   bool
 	}{
-		{"600 s old", 0, testTime - 600, true},
-		{"600 s ahead", 0, testTime + 600, true},
-		{"601 s old", 0, testTime - 601, false},
+		{"600 s old", testSkew, testTime - 600, true},
+		{"600 s ahead", testSkew, testTime + 600, true},
+		{"601 s old", testSkew, testTime - 601, false},
 		{"custom skew", 30 * time.Second, testTime - 31, false},
 		{"custom skew within", 30 * time.Second, testTime + 30, true},
 		{"check off", -1, 1, true},
-		{"huge", 0, 1<<63 - 1, false},
-		{"very negative", 0, -1 << 63, false},
+		{"huge", testSkew, 1<<63 - 1, false},
+		{"very negative", testSkew, -1 << 63, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h, _ := newTestHandler(t, func(c *Config) { c.TimestampSkew = tt.skew })
@@ -258,7 +258,9 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{Config{Hub: fh}, "Config.Apps"},
 		{Config{Apps: apps}, "Config.Hub"},
-		{Config{Apps: apps, Hub: fh, MaxBodyBytes: -1}, "Config.MaxBodyBytes"},
+		{Config{Apps: apps, Hub: fh, TimestampSkew: time.Second}, "Config.Logger"},
+		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: -1, TimestampSkew: time.Second}, "Config.MaxBodyBytes"},
+		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: 1024}, "Config.TimestampSkew"},
 	} {
 		if _, err := New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%+v) error %v, want one naming %s", tt.cfg, err, tt.want)

@@ -64,7 +64,7 @@ func BenchmarkVerifySignature(b *testing.B) {
 	for b.Loop() {
 		params, err := parseQuery(r.URL.RawQuery)
 		if err == nil {
-			err = verifySignature(app, "GET", r.URL.EscapedPath(), r.URL.Path, params, now, DefaultTimestampSkew)
+			err = verifySignature(app, "GET", r.URL.EscapedPath(), r.URL.Path, params, now, testSkew)
 		}
 		if err != nil {
 			b.Fatal(err)

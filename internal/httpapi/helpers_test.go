@@ -34,6 +34,8 @@ const (
 	testKey    = "278d425bdf160c739803"
 	testSecret = "7ad3773142a6692b25b8"
 	testTime   = 1353088179
+	// testSkew is Pusher's allowed auth_timestamp skew.
+	testSkew = 600 * time.Second
 )
 
 // testApps returns the apps of the tests: the documented one, a second
@@ -226,7 +228,7 @@ func newTestHandler(t testing.TB, mod func(*Config)) (*Handler, *fakeHub) {
 	}
 	fh := newFakeHub()
 	cfg := Config{Apps: apps, Hub: fh, Now: func() time.Time { return time.Unix(testTime, 0) },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 1 << 20, TimestampSkew: testSkew}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -34,31 +34,22 @@ type Hub interface {
 
 var _ Hub = (*hub.Hub)(nil)
 
-// Defaults of Config.
-const (
-	// DefaultMaxBodyBytes bounds a request body: ten events of Pusher's
-	// 10 KB maximum, JSON-escaped, fit with room to spare.
-	DefaultMaxBodyBytes = 1 << 20
-	// DefaultTimestampSkew is how far auth_timestamp may be from the
-	// server clock, as Pusher specifies.
-	DefaultTimestampSkew = 600 * time.Second
-)
-
-// Config configures a Handler. Apps and Hub are required.
+// Config configures a Handler. Every field but Now is required; the
+// server's options hold the defaults.
 type Config struct {
 	// Apps finds apps by id. The caller caches it if lookups are slow.
 	Apps appmanager.Manager
 	// Hub publishes events and answers channel queries.
 	Hub Hub
 	// Logger receives failures of the app manager and the hub (5xx
-	// answers). Nil means slog.Default().
+	// answers).
 	Logger *slog.Logger
 	// MaxBodyBytes is the largest accepted request body; a larger one is
-	// answered 413. Zero means DefaultMaxBodyBytes.
+	// answered 413.
 	MaxBodyBytes int64
 	// TimestampSkew is how far auth_timestamp may be from Now, either way.
-	// Zero means DefaultTimestampSkew; a negative value turns the check off
-	// (not recommended: it allows replaying captured requests).
+	// A negative value turns the check off (not recommended: it allows
+	// replaying captured requests).
 	TimestampSkew time.Duration
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -83,8 +74,12 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("httpapi: Config.Apps is nil")
 	case cfg.Hub == nil:
 		return nil, errors.New("httpapi: Config.Hub is nil")
-	case cfg.MaxBodyBytes < 0:
-		return nil, fmt.Errorf("httpapi: Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes)
+	case cfg.Logger == nil:
+		return nil, errors.New("httpapi: Config.Logger is nil")
+	case cfg.MaxBodyBytes <= 0:
+		return nil, fmt.Errorf("httpapi: Config.MaxBodyBytes is not positive (%d)", cfg.MaxBodyBytes)
+	case cfg.TimestampSkew == 0:
+		return nil, errors.New("httpapi: Config.TimestampSkew is zero")
 	}
 	h := &Handler{
 		apps:    cfg.Apps,
@@ -94,15 +89,6 @@ func New(cfg Config) (*Handler, error) {
 		skew:    cfg.TimestampSkew,
 		now:     cfg.Now,
 		mux:     http.NewServeMux(),
-	}
-	if h.log == nil {
-		h.log = slog.Default()
-	}
-	if h.maxBody == 0 {
-		h.maxBody = DefaultMaxBodyBytes
-	}
-	if h.skew == 0 {
-		h.skew = DefaultTimestampSkew
 	}
 	if h.now == nil {
 		h.now = time.Now
