@@ -110,19 +110,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	if h.Closing() { // Shutdown raced with this connection
 		c.closeGracefully(protocol.CodeReconnect, protocol.ReasonShutdown)
 	}
-	c.send(establishedFrame(c.id, h.cfg.ActivityTimeout.Seconds()))
+	c.send(protocol.ConnectionEstablished(c.id, int(h.cfg.ActivityTimeout/time.Second)))
 	// Read on a goroutine of our own so net/http can free the request's
 	// objects, and so the reader's stack stays small (see readLoop).
 	go c.readFn()
-}
-
-func establishedFrame(socketID string, activityTimeout float64) []byte {
-	secs := int(activityTimeout)
-	if secs < 1 {
-		secs = 1
-	}
-	data := `{"socket_id":"` + socketID + `","activity_timeout":` + strconv.Itoa(secs) + `}`
-	return protocol.Event(protocol.EventConnectionEstablished, "", data, "")
 }
 
 // checkProtocol validates the protocol query parameter.
