@@ -25,14 +25,15 @@ type hookReceiver struct {
 	srv    *httptest.Server
 	client pusher.Client
 
-	mu     sync.Mutex
-	events []pusher.WebhookEvent
-	bodies []string
-	status int // answer; 0 means 200
+	mu       sync.Mutex
+	events   []pusher.WebhookEvent
+	bodies   []string
+	attempts map[string]int // requests per event channel, whatever the answer
+	status   int            // answer; 0 means 200
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{t: t, client: pusher.Client{AppID: testID, Key: testKey, Secret: testSecret}}
+	r := &hookReceiver{t: t, client: pusher.Client{AppID: testID, Key: testKey, Secret: testSecret}, attempts: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		hook, err := r.client.Webhook(req.Header, body)
@@ -43,6 +44,9 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		for _, e := range hook.Events {
+			r.attempts[e.Channel]++
+		}
 		if r.status != 0 {
 			w.WriteHeader(r.status)
 			return
@@ -52,6 +56,13 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// attemptsFor returns how many requests carried an event of channel.
+func (r *hookReceiver) attemptsFor(channel string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.attempts[channel]
 }
 
 func (r *hookReceiver) answer(status int) {
@@ -155,15 +166,21 @@ func TestWebhookRetryAndNoRetry(t *testing.T) {
 	r.answer(http.StatusServiceUnavailable)
 	a := s.dial(t, testKey)
 	a.SubscribeOK(t, testKey, testSecret, "down", "")
-	time.Sleep(300 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "a first delivery answered 503", func() bool { return r.attemptsFor("down") >= 1 })
 	r.answer(0) // the receiver is back: the retry gets through
 	r.waitFor("channel_occupied:down")
+	if n := r.attemptsFor("down"); n < 2 {
+		t.Fatalf("channel_occupied:down arrived after %d attempt(s), want a retry after the 503", n)
+	}
 
 	r.answer(http.StatusBadRequest)
 	a.SubscribeOK(t, testKey, testSecret, "rejected", "")
-	time.Sleep(300 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "a delivery answered 400", func() bool { return r.attemptsFor("rejected") >= 1 })
 	r.answer(0)
-	time.Sleep(1500 * time.Millisecond) // past the first retry's back-off
+	time.Sleep(1500 * time.Millisecond) // past the first retry's back-off: proving no retry takes waiting
+	if n := r.attemptsFor("rejected"); n != 1 {
+		t.Fatalf("a webhook answered 400 was sent %d times, want once (4xx is not retried)", n)
+	}
 	r.waitFor("channel_occupied:down")
 }
 
