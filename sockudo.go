@@ -37,6 +37,8 @@ type Server struct {
 	limiter  *ratelimit.Guard
 	wsRule   *ratelimithttp.Rule
 
+	health healthVerdict
+
 	closed   atomic.Bool
 	stopOnce sync.Once
 	stop     []func(context.Context) error // background work to stop, in order
@@ -207,15 +209,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, path string) {
 	})
 }
 
-// serveHealth answers /up: OK, DRAINING during shutdown, or ERROR when
-// the app store or the cache does not answer, so a load balancer can take
-// the server out of rotation.
+// serveHealth answers the health check: OK, DRAINING during shutdown, or
+// ERROR when the app store or the cache does not answer, so a load
+// balancer can take the server out of rotation. Only GET and HEAD are
+// answered, from a verdict at most healthTTL old, so a flood of health
+// requests costs the backends one probe per healthTTL.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	status := "OK"
 	if s.closed.Load() {
 		status = "DRAINING"
-	} else if err := s.checkBackends(r.Context()); err != nil {
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "health check failed", slog.Any("error", err))
+	} else if err := s.health.check(r.Context(), s.checkBackends); err != nil {
 		status = "ERROR"
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -223,24 +231,54 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if status != "OK" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	fmt.Fprintln(w, status)
+	if r.Method == http.MethodGet {
+		fmt.Fprintln(w, status)
+	}
+}
+
+// healthTTL is how long a health verdict is reused.
+const healthTTL = 2 * time.Second
+
+// healthVerdict caches the result of the backend probe.
+type healthVerdict struct {
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+// check returns the cached verdict, probing again when it is older than
+// healthTTL. Concurrent callers wait for one probe.
+func (v *healthVerdict) check(ctx context.Context, probe func(context.Context) error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.checked.IsZero() && time.Since(v.checked) < healthTTL {
+		return v.err
+	}
+	// The probe outlives a caller that gives up: its verdict serves the
+	// others.
+	v.err = probe(context.WithoutCancel(ctx))
+	v.checked = time.Now()
+	return v.err
 }
 
 // healthProbe is a key no app or cache entry has.
 const healthProbe = "__sockudo_health_probe__"
 
 // checkBackends asks the app store (bypassing the app cache) and the cache
-// for an absent key: "not found" proves they answer.
+// for an absent key: "not found" proves they answer. A failure is logged.
 func (s *Server) checkBackends(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := s.rawApps.FindByID(ctx, healthProbe); err != nil && !errors.Is(err, appmanager.ErrNotFound) {
-		return fmt.Errorf("app manager: %w", err)
+	var err error
+	if _, e := s.rawApps.FindByID(ctx, healthProbe); e != nil && !errors.Is(e, appmanager.ErrNotFound) {
+		err = fmt.Errorf("app manager: %w", e)
+	} else if _, e := s.cache.Get(ctx, healthProbe); e != nil && !errors.Is(e, cache.ErrNotFound) {
+		err = fmt.Errorf("cache: %w", e)
 	}
-	if _, err := s.cache.Get(ctx, healthProbe); err != nil && !errors.Is(err, cache.ErrNotFound) {
-		return fmt.Errorf("cache: %w", err)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "health check failed", slog.Any("error", err))
 	}
-	return nil
+	return err
 }
 
 // Shutdown stops accepting connections, closes every socket with 4200 (so

@@ -436,3 +436,80 @@ func BenchmarkCachedFindByKeyParallel(b *testing.B) {
 		}
 	})
 }
+
+// An attacker's stream of unknown keys must not push real apps out.
+func TestUnknownKeysCannotEvictApps(t *testing.T) {
+	var apps []appmanager.App
+	for i := range 5 {
+		apps = append(apps, app(fmt.Sprint(i)))
+	}
+	b := newBackend(t, apps...)
+	opts := DefaultOptions()
+	opts.MaxEntries, opts.MaxNegativeEntries = 10, 50
+	c := New(b, opts)
+	for i := range 5 {
+		mustFind(t, c.FindByKey, fmt.Sprintf("key-%d", i), fmt.Sprint(i))
+	}
+	calls := b.calls.Load()
+	for i := range 10_000 {
+		if _, err := c.FindByKey(context.Background(), fmt.Sprintf("unknown-%d", i)); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatalf("unknown key %d: %v", i, err)
+		}
+	}
+	unknownCalls := b.calls.Load()
+	if unknownCalls-calls != 10_000 {
+		t.Fatalf("backend lookups for 10000 distinct unknown keys = %d", unknownCalls-calls)
+	}
+	for i := range 5 {
+		mustFind(t, c.FindByKey, fmt.Sprintf("key-%d", i), fmt.Sprint(i))
+		mustFind(t, c.FindByID, fmt.Sprint(i), fmt.Sprint(i))
+	}
+	if n := b.calls.Load() - unknownCalls; n != 0 {
+		t.Fatalf("real apps needed %d backend lookups after the flood, want 0 (evicted)", n)
+	}
+	if n := c.negByKey.Len(); n > 50 {
+		t.Fatalf("%d unknown keys remembered, more than MaxNegativeEntries", n)
+	}
+}
+
+// Lookups under way are bounded; beyond the bound a new one fails at once
+// instead of queuing work on the app store.
+func TestConcurrentLoadsBounded(t *testing.T) {
+	b := newBackend(t, app("a"))
+	b.gate = make(chan struct{})
+	opts := DefaultOptions()
+	opts.MaxConcurrentLoads = 4
+	c := New(b, opts)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := range 4 {
+		wg.Go(func() {
+			_, err := c.FindByKey(context.Background(), fmt.Sprintf("unknown-%d", i))
+			errs <- err
+		})
+	}
+	testenv.Eventually(t, 5*time.Second, "four lookups to reach the store", func() bool { return b.calls.Load() == 4 })
+	// A fifth distinct lookup fails at once; one for a key already loading
+	// joins it and costs nothing.
+	if _, err := c.FindByKey(context.Background(), "unknown-5"); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("fifth concurrent lookup = %v, want ErrOverloaded", err)
+	}
+	joined := make(chan error, 1)
+	go func() { _, err := c.FindByKey(context.Background(), "unknown-0"); joined <- err }()
+	close(b.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatalf("bounded lookup = %v, want ErrNotFound", err)
+		}
+	}
+	if err := <-joined; !errors.Is(err, appmanager.ErrNotFound) {
+		t.Fatalf("joined lookup = %v", err)
+	}
+	if n := b.calls.Load(); n != 4 {
+		t.Fatalf("store lookups = %d, want 4", n)
+	}
+	// With the loads done, lookups go through again.
+	mustFind(t, c.FindByKey, "key-a", "a")
+}
