@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestAuthFailures(t *testing.T) {
 		{"duplicate parameter", edit(func(q url.Values) { q.Add("AUTH_KEY", testKey) }), 400, "invalid_input", `"auth_key" is given more than once`},
 		{"malformed query", withQuery("auth_key=%zz"), 400, "invalid_input", "malformed query string"},
 		{"newline in path", signed(docCreds, "GET", "/apps/3/channels/a%0Ab", nil, nil), 400, "invalid_input", "the path holds a newline"},
-		{"unknown app", signed(docCreds, "POST", "/apps/9/events", nil, body), 404, "app_not_found", `app "9" not found`},
+		{"unknown app", signed(docCreds, "POST", "/apps/9/events", nil, body), 401, "auth_failed", `auth_key does not belong to app "9"`},
 		{"disabled app", signed(creds{"off-key", "off-secret", testTime}, "POST", "/apps/off/events", nil, body), 403, "forbidden", `app "off" is disabled`},
 		{"disabled app, bad signature", signed(creds{"off-key", "wrong", testTime}, "POST", "/apps/off/events", nil, body), 401, "auth_failed", "invalid auth_signature"},
 	}
@@ -114,6 +115,27 @@ func TestAuthFailures(t *testing.T) {
 				t.Errorf("published %d events on a rejected request", n)
 			}
 		})
+	}
+}
+
+// Without valid credentials an unknown app id gets exactly the answer a
+// known one gets, so ids cannot be enumerated.
+func TestUnknownAndKnownAppIDsAnswerAlike(t *testing.T) {
+	h, _ := newTestHandler(t, nil)
+	guess := creds{"guessed-key", "guessed-secret", testTime}
+	for _, method := range []string{"GET", "POST"} {
+		var bodies []string
+		for _, id := range []string{testAppID, "no-such-app"} {
+			path := "/apps/" + id + "/channels"
+			if method == "POST" {
+				path = "/apps/" + id + "/events"
+			}
+			res := serve(t, h, signed(guess, method, path, nil, []byte(`{}`)))
+			bodies = append(bodies, strconv.Itoa(res.status)+" "+strings.ReplaceAll(res.body, id, "ID"))
+		}
+		if bodies[0] != bodies[1] {
+			t.Errorf("%s: known app answered %s, unknown app %s", method, bodies[0], bodies[1])
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,8 @@ type Handler struct {
 	skew    time.Duration
 	now     func() time.Time
 	mux     *http.ServeMux
+	// decoyKey is the key and secret of the stand-in for unknown apps.
+	decoyKey string
 }
 
 // New returns a Handler for cfg, or an error naming the first invalid
@@ -82,13 +85,14 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("httpapi: Config.TimestampSkew is zero")
 	}
 	h := &Handler{
-		apps:    cfg.Apps,
-		hub:     cfg.Hub,
-		log:     cfg.Logger,
-		maxBody: cfg.MaxBodyBytes,
-		skew:    cfg.TimestampSkew,
-		now:     cfg.Now,
-		mux:     http.NewServeMux(),
+		apps:     cfg.Apps,
+		hub:      cfg.Hub,
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBodyBytes,
+		skew:     cfg.TimestampSkew,
+		now:      cfg.Now,
+		mux:      http.NewServeMux(),
+		decoyKey: rand.Text(),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -137,7 +141,12 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 		ctx := r.Context()
 		appID := r.PathValue("app")
 		app, err := hub.FindApp(ctx, h.apps, appID)
-		if err != nil {
+		if errors.Is(err, appmanager.ErrNotFound) {
+			// Answer as for a known app and a wrong key, so that app ids
+			// cannot be enumerated without credentials: the decoy's key
+			// matches no request.
+			app = &appmanager.App{ID: appID, Key: h.decoyKey, Secret: h.decoyKey}
+		} else if err != nil {
 			h.writeFailure(w, r, appID, err)
 			return
 		}
