@@ -1,9 +1,16 @@
 package sockudo_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +21,7 @@ import (
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
+	"github.com/sockudo-go/sockudo/internal/auth"
 )
 
 // storeProbe counts the lookups that reach the app store and can
@@ -164,4 +172,103 @@ func TestForgedRealIPDoesNotBypassRateLimit(t *testing.T) {
 	if limited != 3 {
 		t.Fatalf("%d of 5 attempts with forged X-Real-IP were limited, want 3 (the peer address is the key)", limited)
 	}
+}
+
+// trickle sends a request head announcing a large body, then one byte of
+// it every interval, and returns the status line read back and how long
+// it took, or "" if none came within limit.
+func trickle(t *testing.T, addr, head string, interval, limit time.Duration) (string, time.Duration) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	status := make(chan string, 1)
+	go func() {
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			status <- "error: " + err.Error()
+			return
+		}
+		status <- res.Status
+		res.Body.Close()
+	}()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	timeout := time.After(limit)
+	for {
+		select {
+		case s := <-status:
+			return s, time.Since(start)
+		case <-tick.C:
+			_, _ = conn.Write([]byte("x"))
+		case <-timeout:
+			return "", time.Since(start)
+		}
+	}
+}
+
+// An unsigned POST whose body trickles in is answered at once: the
+// signature is checked before the body is read, and the answer does not
+// wait for the body.
+func TestTricklingUnsignedBodyAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	head := "POST /apps/app-id/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+	status, took := trickle(t, s.http.Listener.Addr().String(), head, 200*time.Millisecond, 5*time.Second)
+	if !strings.HasPrefix(status, "401") || took > 2*time.Second {
+		t.Fatalf("unsigned trickling POST: status %q after %s, want 401 within 2 s", status, took)
+	}
+}
+
+// A signed POST whose body trickles in gets 408 once the body timeout is
+// over, instead of holding the handler as long as the client likes.
+func TestTricklingSignedBodyTimesOut(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithRequestBodyTimeout(500*time.Millisecond))
+	q := url.Values{"auth_key": {testKey}, "auth_timestamp": {strconv.FormatInt(time.Now().Unix(), 10)}, "auth_version": {"1.0"}}
+	// body_md5 of a body the client never finishes sending
+	q.Set("body_md5", "d41d8cd98f00b204e9800998ecf8427e")
+	path := "/apps/" + testID + "/events"
+	q.Set("auth_signature", signAPI("POST", path, q))
+	head := "POST " + path + "?" + q.Encode() + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+	status, took := trickle(t, s.http.Listener.Addr().String(), head, 100*time.Millisecond, 5*time.Second)
+	if !strings.HasPrefix(status, "408") || took > 3*time.Second {
+		t.Fatalf("signed trickling POST: status %q after %s, want 408 soon after the 500 ms body timeout", status, took)
+	}
+}
+
+// A client that sends a large body to an endpoint that refuses it early
+// (bad signature, too large) reads the status instead of a reset.
+func TestEarlyAnswerToLargeBodyIsReadable(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithMaxRequestBody(64<<10))
+	body := bytes.Repeat([]byte("x"), 4<<20)
+	for i := range 40 {
+		path := "/apps/app-id/events"
+		if i%2 == 1 {
+			q := url.Values{"auth_key": {testKey}, "auth_timestamp": {strconv.FormatInt(time.Now().Unix(), 10)}, "auth_version": {"1.0"}}
+			q.Set("auth_signature", signAPI("POST", path, q))
+			path += "?" + q.Encode() // signed, but the body is over the limit
+		}
+		res, err := http.Post(s.http.URL+path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("request %d: %v, want a 401 or 413 the client can read", i, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := []int{401, 413}[i%2]; res.StatusCode != want {
+			t.Fatalf("request %d: status %d %s, want %d", i, res.StatusCode, b, want)
+		}
+	}
+}
+
+// signAPI returns the auth_signature of an HTTP API request.
+func signAPI(method, path string, q url.Values) string {
+	return auth.Sign(testSecret, auth.RequestString(method, path, q))
 }

@@ -61,6 +61,7 @@ type config struct {
 	maxConnections  int
 	strictProtocol  bool
 	maxBodyBytes    int64
+	bodyTimeout     time.Duration
 	timestampSkew   time.Duration
 
 	cache    cache.Cache
@@ -89,6 +90,7 @@ func defaultConfig() config {
 		outboundQueue:   1000,
 		userAuthTimeout: 30 * time.Second,
 		maxBodyBytes:    1 << 20,
+		bodyTimeout:     10 * time.Second,
 		timestampSkew:   600 * time.Second,
 		cacheTTL:        30 * time.Minute,
 		webhookDelay:    3 * time.Second,
@@ -125,6 +127,8 @@ func (c *config) validate() error {
 		return invalidOption("WithCacheChannelTTL", "%s is not positive", c.cacheTTL)
 	case c.maxBodyBytes < 1024:
 		return invalidOption("WithMaxRequestBody", "%d bytes is less than 1024", c.maxBodyBytes)
+	case c.bodyTimeout <= 0:
+		return invalidOption("WithRequestBodyTimeout", "%s is not positive", c.bodyTimeout)
 	case c.timestampSkew <= 0:
 		return invalidOption("WithTimestampSkew", "%s is not positive", c.timestampSkew)
 	case c.webhookDelay <= 0:
@@ -216,6 +220,12 @@ func WithStrictProtocol() Option { return func(c *config) { c.strictProtocol = t
 // WithMaxRequestBody bounds HTTP API request bodies (default 1 MiB); a
 // larger body is answered 413.
 func WithMaxRequestBody(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// WithRequestBodyTimeout bounds the time an HTTP API request body may take
+// to arrive (default 10 s, like nginx's client_body_timeout but for the
+// whole body); a slower one is answered 408, so a client trickling its
+// body cannot hold a handler.
+func WithRequestBodyTimeout(d time.Duration) Option { return func(c *config) { c.bodyTimeout = d } }
 
 // WithTimestampSkew sets how far auth_timestamp may be from now (default
 // 600 s, as Pusher).

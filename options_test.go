@@ -33,6 +33,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"WithCacheChannelTTL", sockudo.WithCacheChannelTTL(0)},
 		{"WithMaxRequestBody", sockudo.WithMaxRequestBody(1)},
 		{"WithTimestampSkew", sockudo.WithTimestampSkew(0)},
+		{"WithRequestBodyTimeout", sockudo.WithRequestBodyTimeout(0)},
 		{"WithAPIRateLimit", sockudo.WithAPIRateLimit(sockudo.RateLimit{Max: 0, Window: time.Second})},
 		{"WithConnectionRateLimit", sockudo.WithConnectionRateLimit(sockudo.RateLimit{Max: 1})},
 		{"WithApps", sockudo.WithApps(appmanager.App{ID: "x"})},

@@ -124,11 +124,12 @@ func (w webhookSink) Emit(app *appmanager.App, ev hub.WebhookEvent) { w.d.Emit(a
 // initAPI builds the HTTP API handler.
 func (s *Server) initAPI() error {
 	api, err := httpapi.New(httpapi.Config{
-		Apps:          s.apps,
-		Hub:           s.hub,
-		Logger:        s.log,
-		MaxBodyBytes:  s.cfg.maxBodyBytes,
-		TimestampSkew: s.cfg.timestampSkew,
+		Apps:            s.apps,
+		Hub:             s.hub,
+		Logger:          s.log,
+		MaxBodyBytes:    s.cfg.maxBodyBytes,
+		BodyReadTimeout: s.cfg.bodyTimeout,
+		TimestampSkew:   s.cfg.timestampSkew,
 	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)

@@ -7,8 +7,10 @@ package apierr
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/sockudo-go/sockudo/internal/protocol"
 )
@@ -24,6 +26,7 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodePayloadTooLarge  = "payload_too_large"
 	CodeRateLimited      = "rate_limited"
+	CodeRequestTimeout   = "request_timeout"
 	CodeInternal         = "internal_error"
 	CodeUnavailable      = "service_unavailable"
 )
@@ -100,6 +103,39 @@ func Write(w http.ResponseWriter, err error) {
 	buf = strconv.AppendInt(buf, int64(e.Status), 10)
 	buf = append(buf, '}')
 	w.Header().Set("Content-Type", "application/json")
+	// A known length lets the client read the whole answer before the
+	// handler returns (see WriteEarly).
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(buf)
+}
+
+// Bounds of the lingering close after an early answer.
+const (
+	lingerBytes   = 1 << 20
+	lingerTimeout = 2 * time.Second
+)
+
+// WriteEarly answers err before the request body has been read (a failed
+// signature, a 413 on Content-Length, a rate limit). Left alone, net/http
+// would first read the unread body, so a client trickling its body would
+// wait for the answer as long as it likes; and closing at once would reset
+// the connection under a client still sending, which then sees ECONNRESET
+// instead of the status. So the answer goes out first, then the body is
+// drained for at most lingerBytes and lingerTimeout, and the connection is
+// closed, as nginx's lingering close does.
+func WriteEarly(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ProtoMajor != 1 {
+		Write(w, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.EnableFullDuplex() // answer without draining first
+	w.Header().Set("Connection", "close")
+	Write(w, err)
+	if rc.Flush() != nil {
+		return
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.CopyN(io.Discard, r.Body, lingerBytes)
 }

@@ -282,7 +282,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Config{Apps: apps}, "Config.Hub"},
 		{Config{Apps: apps, Hub: fh, TimestampSkew: time.Second}, "Config.Logger"},
 		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: -1, TimestampSkew: time.Second}, "Config.MaxBodyBytes"},
-		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: 1024}, "Config.TimestampSkew"},
+		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: 1024}, "Config.BodyReadTimeout"},
+		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: 1024, BodyReadTimeout: time.Second}, "Config.TimestampSkew"},
 	} {
 		if _, err := New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%+v) error %v, want one naming %s", tt.cfg, err, tt.want)

@@ -52,12 +52,13 @@ func Example() {
 		panic(err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Apps:          apps,
-		Hub:           oneRoomHub{},
-		Logger:        slog.Default(),
-		MaxBodyBytes:  1 << 20,
-		TimestampSkew: 600 * time.Second,
-		Now:           func() time.Time { return time.Unix(1700000000, 0) },
+		Apps:            apps,
+		Hub:             oneRoomHub{},
+		Logger:          slog.Default(),
+		MaxBodyBytes:    1 << 20,
+		BodyReadTimeout: 10 * time.Second,
+		TimestampSkew:   600 * time.Second,
+		Now:             func() time.Time { return time.Unix(1700000000, 0) },
 	})
 	if err != nil {
 		panic(err)

@@ -228,7 +228,7 @@ func newTestHandler(t testing.TB, mod func(*Config)) (*Handler, *fakeHub) {
 	}
 	fh := newFakeHub()
 	cfg := Config{Apps: apps, Hub: fh, Now: func() time.Time { return time.Unix(testTime, 0) },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 1 << 20, TimestampSkew: testSkew}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 1 << 20, BodyReadTimeout: 5 * time.Second, TimestampSkew: testSkew}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ type Config struct {
 	// MaxBodyBytes is the largest accepted request body; a larger one is
 	// answered 413.
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds the time the whole request body may take to
+	// arrive; a slower one is answered 408.
+	BodyReadTimeout time.Duration
 	// TimestampSkew is how far auth_timestamp may be from Now, either way.
 	// A negative value turns the check off (not recommended: it allows
 	// replaying captured requests).
@@ -58,13 +62,14 @@ type Config struct {
 
 // Handler serves the HTTP API. It is safe for concurrent use.
 type Handler struct {
-	apps    appmanager.Manager
-	hub     Hub
-	log     *slog.Logger
-	maxBody int64
-	skew    time.Duration
-	now     func() time.Time
-	mux     *http.ServeMux
+	apps        appmanager.Manager
+	hub         Hub
+	log         *slog.Logger
+	maxBody     int64
+	bodyTimeout time.Duration
+	skew        time.Duration
+	now         func() time.Time
+	mux         *http.ServeMux
 	// decoyKey is the key and secret of the stand-in for unknown apps.
 	decoyKey string
 }
@@ -81,18 +86,21 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("httpapi: Config.Logger is nil")
 	case cfg.MaxBodyBytes <= 0:
 		return nil, fmt.Errorf("httpapi: Config.MaxBodyBytes is not positive (%d)", cfg.MaxBodyBytes)
+	case cfg.BodyReadTimeout <= 0:
+		return nil, errors.New("httpapi: Config.BodyReadTimeout is not positive")
 	case cfg.TimestampSkew == 0:
 		return nil, errors.New("httpapi: Config.TimestampSkew is zero")
 	}
 	h := &Handler{
-		apps:     cfg.Apps,
-		hub:      cfg.Hub,
-		log:      cfg.Logger,
-		maxBody:  cfg.MaxBodyBytes,
-		skew:     cfg.TimestampSkew,
-		now:      cfg.Now,
-		mux:      http.NewServeMux(),
-		decoyKey: rand.Text(),
+		apps:        cfg.Apps,
+		hub:         cfg.Hub,
+		log:         cfg.Logger,
+		maxBody:     cfg.MaxBodyBytes,
+		bodyTimeout: cfg.BodyReadTimeout,
+		skew:        cfg.TimestampSkew,
+		now:         cfg.Now,
+		mux:         http.NewServeMux(),
+		decoyKey:    rand.Text(),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -134,11 +142,14 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method {
 			w.Header().Set("Allow", method)
-			apierr.Write(w, apierr.New(http.StatusMethodNotAllowed, apierr.CodeMethodNotAllowed,
+			apierr.WriteEarly(w, r, apierr.New(http.StatusMethodNotAllowed, apierr.CodeMethodNotAllowed,
 				"method %s is not allowed here; use %s", r.Method, method))
 			return
 		}
 		ctx := r.Context()
+		// Until the body is read, answers go out at once with a bounded
+		// lingering close (see apierr.WriteEarly).
+		early := func(err error) { apierr.WriteEarly(w, r, err) }
 		appID := r.PathValue("app")
 		app, err := hub.FindApp(ctx, h.apps, appID)
 		if errors.Is(err, appmanager.ErrNotFound) {
@@ -147,20 +158,20 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 			// matches no request.
 			app = &appmanager.App{ID: appID, Key: h.decoyKey, Secret: h.decoyKey}
 		} else if err != nil {
-			h.writeFailure(w, r, appID, err)
+			apierr.WriteEarly(w, r, h.failure(r, appID, err))
 			return
 		}
 		params, err := parseQuery(r.URL.RawQuery)
 		if err != nil {
-			apierr.Write(w, err)
+			early(err)
 			return
 		}
 		if err := verifySignature(app, r.Method, r.URL.EscapedPath(), r.URL.Path, params, h.now(), h.skew); err != nil {
-			apierr.Write(w, err)
+			early(err)
 			return
 		}
 		if err := hub.CheckEnabled(app); err != nil {
-			apierr.Write(w, err)
+			early(err)
 			return
 		}
 		buf, err := h.readBody(w, r)
@@ -168,7 +179,7 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 			defer putBuffer(buf)
 		}
 		if err != nil {
-			apierr.Write(w, err)
+			early(err)
 			return
 		}
 		rq := &request{r: r, app: app, params: params, body: buf.Bytes()}
@@ -178,28 +189,26 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 		}
 		out, err := fn(ctx, rq)
 		if err != nil {
-			h.writeFailure(w, r, app.ID, err)
+			apierr.Write(w, h.failure(r, app.ID, err))
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
 }
 
-// writeFailure answers an endpoint's error: an *apierr.Error as it is
-// (logging a 503's cause), anything else as a logged 500.
-func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, appID string, err error) {
+// failure returns the answer to an endpoint's error: an *apierr.Error as
+// it is (logging a 503's cause), anything else as a logged 500, and
+// errCanceled when the client has gone.
+func (h *Handler) failure(r *http.Request, appID string, err error) error {
 	ctx := r.Context()
 	if ctx.Err() != nil {
-		// The client went away; nobody reads the answer.
-		apierr.Write(w, errCanceled)
-		return
+		return errCanceled // nobody reads the answer
 	}
 	ae, ok := errors.AsType[*apierr.Error](err)
 	if !ok || ae.Status < 400 || ae.Status > 599 {
 		h.log.LogAttrs(ctx, slog.LevelError, "httpapi: request failed",
 			slog.String("app_id", appID), slog.String("path", r.URL.Path), slog.Any("error", err))
-		apierr.Write(w, apierr.Internal)
-		return
+		return apierr.Internal
 	}
 	if ae.Status >= 500 {
 		cause := err
@@ -209,7 +218,7 @@ func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, appID str
 		h.log.LogAttrs(ctx, slog.LevelWarn, "httpapi: backend unavailable",
 			slog.String("app_id", appID), slog.String("path", r.URL.Path), slog.Any("error", cause))
 	}
-	apierr.Write(w, err)
+	return err
 }
 
 // maxPooledBuffer is the largest body buffer kept for reuse.
@@ -239,10 +248,21 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + 1)
 	}
+	// A body that trickles in must not hold the handler: the whole body
+	// has BodyReadTimeout to arrive.
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return buf, tooLarge()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return buf, apierr.New(http.StatusRequestTimeout, apierr.CodeRequestTimeout,
+				"the request body did not arrive within %s", h.bodyTimeout)
 		}
 		return buf, badRequest("reading the request body: %v", err)
 	}

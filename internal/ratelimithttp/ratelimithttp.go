@@ -51,7 +51,7 @@ func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 	res, err := rule.Limiter.Allow(ctx, rule.KeyPrefix+ClientIP(r, rule.TrustHops, rule.RealIPHeader), rule.Limit, 1)
 	if err != nil {
 		if ctx.Err() == nil {
-			apierr.Write(w, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "rate limiter unavailable, retry later"))
+			apierr.WriteEarly(w, r, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "rate limiter unavailable, retry later"))
 		}
 		return false
 	}
@@ -63,7 +63,7 @@ func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	h.Set("Retry-After", strconv.FormatInt(int64(max(1, (res.RetryAfter+time.Second-1)/time.Second)), 10))
-	apierr.Write(w, apierr.New(http.StatusTooManyRequests, apierr.CodeRateLimited, "rate limit exceeded, retry later"))
+	apierr.WriteEarly(w, r, apierr.New(http.StatusTooManyRequests, apierr.CodeRateLimited, "rate limit exceeded, retry later"))
 	return false
 }
 
