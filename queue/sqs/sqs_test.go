@@ -60,10 +60,12 @@ func testOptions(concurrency int) *sqsqueue.Options {
 	return &sqsqueue.Options{
 		VisibilityTimeout: time.Second,
 		WaitTime:          time.Second,
-		Concurrency:       concurrency,
-		RetryBase:         20 * time.Millisecond,
-		RetryMax:          100 * time.Millisecond,
-		Logger:            slog.New(slog.DiscardHandler),
+		Options: queue.Options{
+			Concurrency: concurrency,
+			RetryBase:   20 * time.Millisecond,
+			RetryMax:    100 * time.Millisecond,
+			Logger:      slog.New(slog.DiscardHandler),
+		},
 	}
 }
 
