@@ -253,19 +253,12 @@ func (d *driver) Extend(ctx context.Context, ds []*queue.Delivery) error {
 }
 
 // Pending counts the jobs in Redis, from every process: ready, scheduled
-// for a retry and leased.
+// for a retry and leased, in one script so that a job moving between them
+// is counted once.
 func (d *driver) Pending(ctx context.Context) (int, error) {
-	res := d.client.DoMulti(ctx,
-		d.client.B().Llen().Key(d.ready).Build(),
-		d.client.B().Zcard().Key(d.delayed).Build(),
-		d.client.B().Zcard().Key(d.leased).Build())
-	var n int64
-	for _, r := range res {
-		v, err := r.AsInt64()
-		if err != nil {
-			return 0, fmt.Errorf("redis queue: stats: %w", err)
-		}
-		n += v
+	n, err := pendingScript.Exec(ctx, d.client, []string{d.ready, d.delayed, d.leased}, nil).AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("redis queue: stats: %w", err)
 	}
 	return int(n), nil
 }
