@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -148,8 +149,14 @@ func ExampleDriver() {
 	}
 	_ = q.Consume(ctx, func(ctx context.Context, j *queue.Job) error {
 		fmt.Printf("job %s, attempt %d: %s\n", j.ID, j.Attempt, j.Payload)
-		cancel() // stop after one job
+		if j.Attempt == 1 {
+			// The loop calls the driver's Retry; Receive claims it again.
+			return queue.RetryAfter(errors.New("receiver busy"), 0)
+		}
+		cancel() // stop after the retry
 		return nil
 	})
-	// Output: job 1, attempt 1: hello
+	// Output:
+	// job 1, attempt 1: hello
+	// job 1, attempt 2: hello
 }

@@ -147,6 +147,12 @@ func consume(q queue.Queue, h queue.Handler) *consumer {
 	return c
 }
 
+// stop cancels the Consume call and returns its result.
+func (c *consumer) stop() error {
+	c.cancel()
+	return <-c.done
+}
+
 // returned reports whether Consume has returned, and with what.
 func (c *consumer) returned() (error, bool) {
 	select {
@@ -213,8 +219,7 @@ func TestConsumeHonoursConcurrency(t *testing.T) {
 		if p := peak.Load(); p != 3 {
 			t.Errorf("peak concurrency %d, want 3", p)
 		}
-		c.cancel()
-		if err := <-c.done; !errors.Is(err, context.Canceled) {
+		if err := c.stop(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Consume = %v, want context.Canceled", err)
 		}
 	})
@@ -238,8 +243,7 @@ func TestExtraJobsFromTheDriverAreHandedBack(t *testing.T) {
 		if r := f.recorded("retry"); len(r) != 1 || r[0].ids[0] != "c" || r[0].delay != 0 {
 			t.Errorf("retries %+v, want job c handed back at once", r)
 		}
-		c.cancel()
-		<-c.done
+		c.stop()
 	})
 }
 
@@ -272,8 +276,7 @@ func TestLeasesOfRunningHandlersAreRenewed(t *testing.T) {
 		if last := ext[len(ext)-1]; last.at.After(acks[0].at) {
 			t.Errorf("a renewal at %v followed the acknowledgement at %v", last.at.Sub(start), acks[0].at.Sub(start))
 		}
-		c.cancel()
-		<-c.done
+		c.stop()
 	})
 }
 
@@ -310,8 +313,7 @@ func TestSettlementWaitsForTheRenewalUnderWay(t *testing.T) {
 		if n := len(f.recorded("extend")); n != 1 {
 			t.Errorf("%d renewals, want 1: none after the settlement", n)
 		}
-		c.cancel()
-		<-c.done
+		c.stop()
 	})
 }
 
@@ -329,8 +331,7 @@ func TestJobsClaimedAsTheConsumerStopsAreHandedBack(t *testing.T) {
 			return nil
 		})
 		synctest.Wait()
-		c.cancel()
-		if err := <-c.done; !errors.Is(err, context.Canceled) {
+		if err := c.stop(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Consume = %v, want context.Canceled", err)
 		}
 		if n := handled.Load(); n != 0 {
@@ -388,8 +389,7 @@ func TestHandlerOutcomesSettleJobs(t *testing.T) {
 		if err != nil || st.Processed != 1 || st.Failed != 5 || st.InFlight != 0 {
 			t.Errorf("Stats = %+v, %v; want Processed 1, Failed 5, InFlight 0", st, err)
 		}
-		c.cancel()
-		<-c.done
+		c.stop()
 	})
 }
 
@@ -417,8 +417,7 @@ func TestStatsCountRunningHandlersOutOfDepth(t *testing.T) {
 		if st.Depth != 0 || st.InFlight != 0 || st.Processed != 2 || st.AvgLatency != 2*time.Second {
 			t.Errorf("Stats after both jobs = %+v, want empty, Processed 2 and AvgLatency 2s", st)
 		}
-		c.cancel()
-		<-c.done
+		c.stop()
 	})
 }
 
@@ -454,8 +453,7 @@ func TestReceiveErrorsBackOffUntilTheBackendRecovers(t *testing.T) {
 		if n := len(f.recorded("ack")); n != 1 {
 			t.Errorf("%d jobs acknowledged after the backend recovered, want 1", n)
 		}
-		c.cancel()
-		<-c.done
+		c.stop()
 	})
 }
 
