@@ -6,11 +6,10 @@ import (
 	"time"
 )
 
-// Meter keeps the per-process figures of Stats for a driver: jobs in
-// handlers, handler outcomes, and a moving average of the time from
-// enqueue to a successful handler return. The zero value is ready; it is
-// safe for concurrent use.
-type Meter struct {
+// meter keeps the per-process figures of Stats: jobs in handlers, handler
+// outcomes, and a moving average of the time from enqueue to a successful
+// handler return. The zero value is ready; it is safe for concurrent use.
+type meter struct {
 	inFlight          atomic.Int64
 	processed, failed atomic.Uint64
 
@@ -18,15 +17,15 @@ type Meter struct {
 	avg time.Duration
 }
 
-// Begin records a job handed to a handler.
-func (m *Meter) Begin() { m.inFlight.Add(1) }
+// begin records a job handed to a handler.
+func (m *meter) begin() { m.inFlight.Add(1) }
 
-// End records that a handler returned, whatever its outcome.
-func (m *Meter) End() { m.inFlight.Add(-1) }
+// end records that a job left its handler and was settled.
+func (m *meter) end() { m.inFlight.Add(-1) }
 
-// Succeeded counts a handled job and folds its enqueue-to-done latency into
+// succeeded counts a handled job and folds its enqueue-to-done latency into
 // the average (weight 1/16, so the figure follows recent jobs).
-func (m *Meter) Succeeded(enqueuedAt time.Time) {
+func (m *meter) succeeded(enqueuedAt time.Time) {
 	m.processed.Add(1)
 	d := time.Since(enqueuedAt)
 	m.mu.Lock()
@@ -38,20 +37,20 @@ func (m *Meter) Succeeded(enqueuedAt time.Time) {
 	m.avg += (d - m.avg) / 16
 }
 
-// Failed counts a handler error.
-func (m *Meter) Failed() { m.failed.Add(1) }
+// failedOne counts a handler error.
+func (m *meter) failedOne() { m.failed.Add(1) }
 
-// InFlight returns the number of jobs in handlers now.
-func (m *Meter) InFlight() int { return int(m.inFlight.Load()) }
-
-// Stats returns the figures with the backlog depth the driver measured.
-func (m *Meter) Stats(depth int) Stats {
+// stats returns the figures, given the number of jobs the driver reports
+// as not yet acknowledged; the jobs in this process's handlers are taken
+// out of it for Depth.
+func (m *meter) stats(pending int) Stats {
+	inFlight := int(m.inFlight.Load())
 	m.mu.Lock()
 	avg := m.avg
 	m.mu.Unlock()
 	return Stats{
-		Depth:      depth,
-		InFlight:   m.InFlight(),
+		Depth:      max(0, pending-inFlight),
+		InFlight:   inFlight,
 		Processed:  m.processed.Load(),
 		Failed:     m.failed.Load(),
 		AvgLatency: avg,

@@ -18,7 +18,7 @@ type Queue interface {
 	// Enqueue adds a job carrying payload. When Enqueue returns nil the job
 	// is stored as durably as the driver allows.
 	Enqueue(ctx context.Context, payload []byte) error
-	// Consume runs h on jobs, with the driver's configured concurrency,
+	// Consume runs h on jobs, with the queue's configured concurrency,
 	// until ctx is cancelled or the queue is closed; it then waits for
 	// running handlers to return. A handler error leads to redelivery after
 	// a back-off (see RetryAfter and Permanent). The context passed to h is
@@ -40,8 +40,12 @@ type Queue interface {
 
 // Stats describes a queue's backlog and throughput for monitoring.
 type Stats struct {
-	// Depth is the number of jobs waiting, including those scheduled for a
-	// retry. Drivers that cannot know it exactly report an estimate.
+	// Depth is the number of jobs not yet acknowledged and not in this
+	// queue's handlers: waiting, scheduled for a retry, or held by
+	// consumers of other queues on the same backend (other processes).
+	// Drivers that cannot know it exactly report an estimate. Depth and
+	// InFlight are both zero only when no job is left, so a host drains a
+	// queue by waiting for that.
 	Depth int
 	// InFlight is the number of jobs handed to handlers and not yet
 	// acknowledged by this process.
@@ -102,7 +106,7 @@ func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Backoff returns the exponential delay before the given attempt's retry:
-// base doubled per earlier attempt, capped at max. Drivers use it for
+// base doubled per earlier attempt, capped at max. A Portable uses it for
 // handler errors that carry no RetryAfter.
 func Backoff(attempt int, base, max time.Duration) time.Duration {
 	if attempt < 1 {

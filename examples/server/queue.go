@@ -203,7 +203,7 @@ func openQueue(ctx context.Context, cfg *Config, log *slog.Logger) (queue.Queue,
 		if err != nil {
 			return nil, nil, fmt.Errorf("queue.driver %s: connect to Redis %v: %w", d, opt.InitAddress, err)
 		}
-		o := &redisqueue.Options{Prefix: qc.Redis.Prefix, Concurrency: qc.Redis.Concurrency, Logger: log}
+		o := &redisqueue.Options{Prefix: qc.Redis.Prefix, Options: queue.Options{Concurrency: qc.Redis.Concurrency, Logger: log}}
 		if d == "redis-cluster" {
 			o.Prefix, o.Concurrency = qc.RedisCluster.Prefix, qc.RedisCluster.Concurrency
 		}
@@ -238,10 +238,9 @@ func openSQSQueue(ctx context.Context, s *sqsQueueConfig, log *slog.Logger) (que
 		VisibilityTimeout: seconds(s.VisibilityTimeout),
 		MaxMessages:       s.MaxMessages,
 		WaitTime:          sqsWait(s.WaitTimeSeconds),
-		Concurrency:       s.Concurrency,
 		FIFO:              s.FIFO,
 		MessageGroupID:    s.MessageGroupID,
-		Logger:            log,
+		Options:           queue.Options{Concurrency: s.Concurrency, Logger: log},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("queue.sqs: %w", err)

@@ -197,7 +197,7 @@ func (o *outcomeQueue) next(t *testing.T) error {
 // newPlainQueue returns a memory queue with one handler at a time, so
 // webhooks arrive in the order they were enqueued.
 func newPlainQueue(t *testing.T) *memory.Queue {
-	q, err := memory.New(&memory.Options{Concurrency: 1})
+	q, err := memory.New(&memory.Options{Options: queue.Options{Concurrency: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/testproxy"
+	"github.com/sockudo-go/sockudo/queue"
 	redisqueue "github.com/sockudo-go/sockudo/queue/redis"
 )
 
@@ -45,10 +46,9 @@ func redisQueue(t testing.TB, client rueidis.Client, name string, concurrency in
 	q, err := redisqueue.New(client, &redisqueue.Options{
 		Prefix:       "sockudo_test_webhook:",
 		Name:         name,
-		Concurrency:  concurrency,
 		Lease:        500 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond,
-		Logger:       discard(),
+		Options:      queue.Options{Concurrency: concurrency, Logger: discard()},
 	})
 	if err != nil {
 		t.Fatal(err)

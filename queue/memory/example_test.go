@@ -9,7 +9,7 @@ import (
 )
 
 func Example() {
-	q, err := memory.New(&memory.Options{Capacity: 1000, Concurrency: 2})
+	q, err := memory.New(&memory.Options{Capacity: 1000, Options: queue.Options{Concurrency: 2}})
 	if err != nil {
 		panic(err)
 	}

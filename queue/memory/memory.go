@@ -22,66 +22,15 @@ type Options struct {
 	// Capacity is the most unacknowledged jobs the queue holds (default
 	// 100000).
 	Capacity int
-	// Concurrency is the number of handlers each Consume call runs at once
-	// (default 5).
-	Concurrency int
-	// RetryBase and RetryMax bound the exponential back-off after a
-	// handler error without a RetryAfter delay (defaults 1 s and 60 s).
-	RetryBase, RetryMax time.Duration
+	// Options configures the consumer loop: concurrency and back-off.
+	queue.Options
 }
 
-func (o *Options) setDefaults() error {
-	if o.Capacity < 0 {
-		return fmt.Errorf("memory queue: Options.Capacity is negative (%d)", o.Capacity)
-	}
-	if o.Concurrency < 0 {
-		return fmt.Errorf("memory queue: Options.Concurrency is negative (%d)", o.Concurrency)
-	}
-	if o.RetryBase < 0 || o.RetryMax < 0 {
-		return fmt.Errorf("memory queue: Options.RetryBase (%v) and RetryMax (%v) must not be negative", o.RetryBase, o.RetryMax)
-	}
-	if o.Capacity == 0 {
-		o.Capacity = 100000
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 5
-	}
-	if o.RetryBase == 0 {
-		o.RetryBase = time.Second
-	}
-	if o.RetryMax == 0 {
-		o.RetryMax = time.Minute
-	}
-	if o.RetryMax < o.RetryBase {
-		return fmt.Errorf("memory queue: Options.RetryMax (%v) is less than RetryBase (%v)", o.RetryMax, o.RetryBase)
-	}
-	return nil
-}
-
-// Queue is an in-process queue.Queue. Create it with New.
+// Queue is an in-process queue.Queue: the portable consumer loop over
+// jobs kept in memory. Create it with New.
 type Queue struct {
-	opts Options
-	done chan struct{} // closed by Close
-
-	mu       sync.Mutex
-	closed   bool
-	ready    fifo
-	delayed  dueHeap
-	held     int           // unacknowledged jobs: ready, delayed and in flight
-	inFlight int           // jobs handed to handlers
-	wake     chan struct{} // closed when a job becomes ready or the queue closes
-	waiting  bool          // someone holds wake
-	seq      uint64
-
-	// meter counts outcomes and latency; in-flight jobs are counted above,
-	// under mu, because Close resets them.
-	meter queue.Meter
+	*queue.Portable
 }
-
-var (
-	_ queue.Queue         = (*Queue)(nil)
-	_ queue.StatsReporter = (*Queue)(nil)
-)
 
 // New returns an empty queue. opts may be nil.
 func New(opts *Options) (*Queue, error) {
@@ -89,99 +38,59 @@ func New(opts *Options) (*Queue, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.setDefaults(); err != nil {
+	if o.Capacity < 0 {
+		return nil, fmt.Errorf("memory queue: Options.Capacity is negative (%d)", o.Capacity)
+	}
+	if o.Capacity == 0 {
+		o.Capacity = 100000
+	}
+	p, err := queue.New(&store{capacity: o.Capacity, wake: make(chan struct{})}, &o.Options)
+	if err != nil {
 		return nil, err
 	}
-	return &Queue{opts: o, done: make(chan struct{}), wake: make(chan struct{})}, nil
+	return &Queue{p}, nil
 }
 
-// entry is a job held by the queue.
+// store is the queue.Driver of a Queue.
+type store struct {
+	capacity int
+
+	mu      sync.Mutex
+	closed  bool
+	ready   fifo
+	delayed dueHeap
+	held    int           // unacknowledged jobs: ready, delayed and claimed
+	wake    chan struct{} // closed when a job becomes ready or the store closes
+	waiting bool          // a Receive holds wake
+	seq     uint64
+}
+
+// entry is a job waiting in the store.
 type entry struct {
 	job queue.Job
 	due time.Time
 }
 
-// Enqueue adds a copy of payload. It returns an error matching ErrFull when
-// the queue is at capacity and queue.ErrClosed after Close.
-func (q *Queue) Enqueue(ctx context.Context, payload []byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// Send stores a copy of payload; it fails with ErrFull at capacity.
+func (s *store) Send(_ context.Context, payload []byte) error {
 	p := append([]byte(nil), payload...)
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return queue.ErrClosed
 	}
-	if q.held >= q.opts.Capacity {
-		return fmt.Errorf("%w (capacity %d)", ErrFull, q.opts.Capacity)
+	if s.held >= s.capacity {
+		return fmt.Errorf("%w (capacity %d)", ErrFull, s.capacity)
 	}
-	q.seq++
-	q.held++
-	q.ready.push(&entry{job: queue.Job{
-		ID:         strconv.FormatUint(q.seq, 10),
-		Payload:    p,
-		EnqueuedAt: time.Now(),
-	}})
-	q.broadcast()
+	s.seq++
+	s.held++
+	s.ready.push(&entry{job: queue.Job{ID: strconv.FormatUint(s.seq, 10), Payload: p, EnqueuedAt: time.Now()}})
+	s.broadcast()
 	return nil
 }
 
-// Consume runs h on jobs, up to Options.Concurrency at once, until ctx is
-// cancelled or the queue is closed.
-func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
-	q.mu.Lock()
-	closed := q.closed
-	q.mu.Unlock()
-	if closed {
-		return queue.ErrClosed
-	}
-	hctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-q.done:
-			cancel()
-		case <-hctx.Done():
-		}
-	}()
-
-	sem := make(chan struct{}, q.opts.Concurrency)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-hctx.Done():
-			return q.exitErr(ctx)
-		}
-		e := q.next(hctx)
-		if e == nil {
-			<-sem
-			return q.exitErr(ctx)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			job := e.job
-			q.finish(e, h(hctx, &job))
-		}()
-	}
-}
-
-func (q *Queue) exitErr(ctx context.Context) error {
-	select {
-	case <-q.done:
-		return queue.ErrClosed
-	default:
-		return ctx.Err()
-	}
-}
-
-// next waits for a job that is due and marks it in flight; it returns nil
-// when ctx is done or the queue closes.
-func (q *Queue) next(ctx context.Context) *entry {
+// Receive waits for due jobs and claims up to max of them.
+func (s *store) Receive(ctx context.Context, max int) ([]*queue.Delivery, error) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -189,106 +98,104 @@ func (q *Queue) next(ctx context.Context) *entry {
 		}
 	}()
 	for {
-		q.mu.Lock()
-		if q.closed {
-			q.mu.Unlock()
-			return nil
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, queue.ErrClosed
 		}
 		now := time.Now()
-		for len(q.delayed) > 0 && !q.delayed[0].due.After(now) {
-			q.ready.push(heap.Pop(&q.delayed).(*entry))
+		for len(s.delayed) > 0 && !s.delayed[0].due.After(now) {
+			s.ready.push(heap.Pop(&s.delayed).(*entry))
 		}
-		if e := q.ready.pop(); e != nil {
-			e.job.Attempt++
-			q.inFlight++
-			q.mu.Unlock()
-			return e
+		if s.ready.len() > 0 {
+			ds := make([]*queue.Delivery, 0, min(max, s.ready.len()))
+			for len(ds) < max && s.ready.len() > 0 {
+				e := s.ready.pop()
+				e.job.Attempt++
+				ds = append(ds, &queue.Delivery{Job: e.job})
+			}
+			s.mu.Unlock()
+			return ds, nil
 		}
-		wake := q.wake
-		q.waiting = true
-		var wait <-chan time.Time
-		if len(q.delayed) > 0 {
-			d := q.delayed[0].due.Sub(now)
+		wake := s.wake
+		s.waiting = true
+		var due <-chan time.Time
+		if len(s.delayed) > 0 {
+			d := s.delayed[0].due.Sub(now)
 			if timer == nil {
 				timer = time.NewTimer(d)
 			} else {
 				timer.Reset(d)
 			}
-			wait = timer.C
+			due = timer.C
 		}
-		q.mu.Unlock()
+		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil, ctx.Err()
 		case <-wake:
-		case <-wait:
+		case <-due:
 		}
 	}
 }
 
-// finish records a handler's outcome for e.
-func (q *Queue) finish(e *entry, err error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return
+// Ack forgets a claimed job.
+func (s *store) Ack(context.Context, *queue.Delivery) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return queue.ErrClosed
 	}
-	q.inFlight--
-	if err == nil {
-		q.held--
-		q.meter.Succeeded(e.job.EnqueuedAt)
-		return
+	s.held--
+	return nil
+}
+
+// Retry puts a claimed job back, ready after delay.
+func (s *store) Retry(_ context.Context, d *queue.Delivery, delay time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return queue.ErrClosed
 	}
-	q.meter.Failed()
-	delay, drop := queue.RetryDelay(err, e.job.Attempt, q.opts.RetryBase, q.opts.RetryMax)
-	if drop {
-		q.held--
-		return
-	}
+	e := &entry{job: d.Job}
 	if delay <= 0 {
-		q.ready.push(e)
+		s.ready.push(e)
 	} else {
 		e.due = time.Now().Add(delay)
-		heap.Push(&q.delayed, e)
+		heap.Push(&s.delayed, e)
 	}
-	q.broadcast()
+	s.broadcast()
+	return nil
 }
 
-// broadcast wakes every consumer waiting in next. q.mu must be held.
-func (q *Queue) broadcast() {
-	if !q.waiting {
+// Pending returns the number of unacknowledged jobs.
+func (s *store) Pending(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held, nil
+}
+
+// Close drops every job.
+func (s *store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.ready = fifo{}
+	s.delayed = nil
+	s.held = 0
+	s.waiting = true
+	s.broadcast()
+	return nil
+}
+
+// broadcast wakes every Receive waiting for a job. s.mu must be held.
+func (s *store) broadcast() {
+	if !s.waiting {
 		return
 	}
-	close(q.wake)
-	q.wake = make(chan struct{})
-	q.waiting = false
-}
-
-// Stats reports the queue's backlog and this process's handler outcomes.
-func (q *Queue) Stats(context.Context) (queue.Stats, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	st := q.meter.Stats(q.ready.len() + len(q.delayed))
-	st.InFlight = q.inFlight
-	return st, nil
-}
-
-// Close drops every job and stops consumers. Handlers still running are
-// not waited for; their outcome is ignored.
-func (q *Queue) Close() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return nil
-	}
-	q.closed = true
-	q.ready = fifo{}
-	q.delayed = nil
-	q.held, q.inFlight = 0, 0
-	close(q.done)
-	q.waiting = true
-	q.broadcast()
-	return nil
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.waiting = false
 }
 
 // fifo is a first-in, first-out list of entries.

@@ -27,7 +27,15 @@
 // another consumer, while a slow but running handler keeps its job;
 // Consume waits for its handlers; payloads are binary-safe; the
 // concurrency setting is honoured; Enqueue and Consume return
-// queue.ErrClosed after Close.
+// queue.ErrClosed after Close; Enqueue with a context already done returns
+// its error and stores nothing. For a queue.StatsReporter it also checks
+// what a host relies on to drain a queue before closing it: InFlight
+// counts the running handlers, Depth and InFlight are never both zero
+// while a job remains, and both reach zero once every job is handled.
+//
+// A driver written for queue.New (a queue.Driver) is checked through the
+// Portable that New returns; the suite exercises the driver and the
+// consumer loop together.
 //
 // Subtests run in parallel and wait for conditions by polling with
 // deadlines, so the harness's back-off and lease must be short (about a

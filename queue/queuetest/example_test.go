@@ -16,11 +16,11 @@ func ExampleRun() {
 	h := queuetest.Harness{
 		Open: func(t *testing.T) queuetest.Opener {
 			return func(t *testing.T, concurrency int) queue.Queue {
-				q, err := memory.New(&memory.Options{
+				q, err := memory.New(&memory.Options{Options: queue.Options{
 					Concurrency: concurrency,
 					RetryBase:   10 * time.Millisecond,
 					RetryMax:    50 * time.Millisecond,
-				})
+				}})
 				if err != nil {
 					t.Fatal(err)
 				}

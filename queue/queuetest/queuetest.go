@@ -37,6 +37,10 @@ type Harness struct {
 	// whatever the concurrency (an SQS FIFO queue with one message group);
 	// the concurrency test is then skipped.
 	Sequential bool
+	// ApproximateStats reports that the backend's counts lag behind (SQS
+	// on AWS): the suite then checks only that Stats settle at zero, not
+	// that Depth and InFlight stay above zero while jobs remain.
+	ApproximateStats bool
 }
 
 // Opener opens a queue on the storage prepared by Harness.Open. Each of
@@ -70,6 +74,8 @@ func Run(t *testing.T, h Harness) {
 		{"LongHandlerKeepsItsJob", s.testLongHandlerKeepsItsJob},
 		{"Concurrency", s.testConcurrency},
 		{"Closed", s.testClosed},
+		{"StatsWhileDraining", s.testStatsWhileDraining},
+		{"EnqueueDoneContext", s.testEnqueueDoneContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -467,6 +473,117 @@ func (s *suite) testClosed(t *testing.T) {
 		t.Fatal("Consume after Close blocked")
 	}
 	_ = q.Close() // idempotent: must not panic
+}
+
+// testStatsWhileDraining checks what a host relies on to drain a queue
+// before closing it: Depth and InFlight count the jobs that wait and run,
+// are never both zero while a job remains, and reach zero when all are
+// handled.
+func (s *suite) testStatsWhileDraining(t *testing.T) {
+	const conc, n = 2, 6
+	q := s.h.Open(t)(t, conc)
+	sr, ok := q.(queue.StatsReporter)
+	if !ok {
+		t.Skip("queue does not report Stats")
+	}
+	stats := func() queue.Stats {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := sr.Stats(ctx)
+		if err != nil {
+			t.Fatalf("Stats: %v", err)
+		}
+		return st
+	}
+	for i := range n {
+		enqueue(t, q, fmt.Sprintf("job-%d", i))
+	}
+	waitFor(t, s.patience(), "Stats to count the enqueued jobs", func() bool {
+		st := stats()
+		return st.Depth >= n && st.InFlight == 0
+	})
+
+	var running, returned atomic.Int32
+	release := make(chan struct{})
+	t.Cleanup(func() { closeOnce(release) })
+	startConsumer(t, q, func(ctx context.Context, j *queue.Job) error {
+		running.Add(1)
+		defer returned.Add(1)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	})
+	waitFor(t, s.patience(), fmt.Sprintf("%d handlers running", conc), func() bool { return running.Load() == conc })
+	if st := stats(); st.InFlight != conc {
+		t.Errorf("Stats with %d handlers running = %+v, want InFlight %d", conc, st, conc)
+	}
+	if !s.h.ApproximateStats {
+		waitFor(t, s.patience(), "Depth to count the waiting jobs", func() bool { return stats().Depth == n-conc })
+	}
+
+	// Sample as fast as possible while the rest are handled: a sample
+	// taken before the last handler returned must not be all zero.
+	sampled := make(chan int, 1)
+	go func() {
+		early := 0
+		for returned.Load() < n {
+			st := stats()
+			if st.Depth+st.InFlight == 0 && returned.Load() < n {
+				early++
+			}
+		}
+		sampled <- early
+	}()
+	close(release)
+	waitFor(t, s.patience(), "all jobs handled", func() bool { return returned.Load() == n })
+	if early := <-sampled; early > 0 && !s.h.ApproximateStats {
+		t.Errorf("Stats showed an empty queue %d times while jobs remained", early)
+	}
+	var st queue.Stats
+	waitFor(t, s.patience(), "Stats to show a drained queue", func() bool {
+		st = stats()
+		return st.Depth == 0 && st.InFlight == 0
+	})
+	if st.Processed < n {
+		t.Errorf("Stats = %+v after %d jobs, want Processed >= %d", st, n, n)
+	}
+}
+
+// testEnqueueDoneContext: Enqueue with a context that is already done
+// returns its error and stores nothing, so a caller that gave up (a
+// shutdown deadline) does not leave a job it believes lost.
+func (s *suite) testEnqueueDoneContext(t *testing.T) {
+	q := s.h.Open(t)(t, 1)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.Enqueue(cancelled, []byte("cancelled")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enqueue with a cancelled context = %v, want context.Canceled", err)
+	}
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if err := q.Enqueue(expired, []byte("expired")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Enqueue with an expired context = %v, want context.DeadlineExceeded", err)
+	}
+	enqueue(t, q, "marker")
+	rec := &recorder{}
+	startConsumer(t, q, rec.handler(nil))
+	waitFor(t, s.patience(), "the marker job", func() bool { return rec.len() >= 1 })
+	if sr, ok := q.(queue.StatsReporter); ok {
+		waitFor(t, s.patience(), "Stats to show a drained queue", func() bool {
+			st, err := sr.Stats(context.Background())
+			return err == nil && st.Depth == 0 && st.InFlight == 0
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // a stray job would be handled by now
+	for _, d := range rec.all() {
+		if p := string(d.job.Payload); p != "marker" {
+			t.Errorf("job %q was stored although its Enqueue context was done", p)
+		}
+	}
 }
 
 // delivery is one handler call as the suite saw it.

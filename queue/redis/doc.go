@@ -1,6 +1,7 @@
 // Package redis is a reliable queue.Queue on Redis, through a rueidis
 // client that the host owns: standalone, Sentinel or Cluster, decided by
-// the client's own options.
+// the client's own options. The package provides the storage (keys and
+// Lua scripts); the consumer loop is package queue's Portable.
 //
 // Import it under an alias, for example redisqueue:
 //
@@ -20,8 +21,8 @@
 //	{sockudo_queue:webhooks}:enqueued  hash of id to the enqueue time (Unix milliseconds)
 //
 // Taking a job moves it from ready to leased with a deadline Options.Lease
-// ahead; a consumer renews the leases of the jobs it is handling every
-// third of a lease. A job is removed when its handler succeeds or returns
+// ahead; the consumer loop renews the leases of the jobs it is handling
+// every third of a lease. A job is removed when its handler succeeds or returns
 // queue.Permanent, and moved to delayed when it fails. Due retries and
 // expired leases go back to ready whenever a consumer looks for work, so
 // the jobs of a consumer that crashed are handled again about one lease
@@ -33,5 +34,7 @@
 // them (use appendonly for jobs that must survive a Redis restart).
 // Consumers poll every Options.PollInterval when the queue is idle and
 // are woken at once by Enqueue calls on the same Queue; while Redis is
-// unreachable they log, back off and retry rather than return.
+// unreachable they log, back off and retry rather than return. Stats
+// counts as Depth every job stored in Redis (ready, scheduled for a retry
+// or leased by another process) that this Queue's handlers do not hold.
 package redis

@@ -21,10 +21,10 @@ func Example() {
 	defer client.Close()
 
 	q, err := redisqueue.New(client, &redisqueue.Options{
-		Prefix:      "sockudo_queue:",
-		Name:        "webhooks",
-		Concurrency: 10,
-		Lease:       30 * time.Second,
+		Prefix:  "sockudo_queue:",
+		Name:    "webhooks",
+		Lease:   30 * time.Second,
+		Options: queue.Options{Concurrency: 10},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -59,12 +59,14 @@ func testOptions(name string, concurrency int) *redisqueue.Options {
 	return &redisqueue.Options{
 		Prefix:       "sockudo_test_queue:",
 		Name:         name,
-		Concurrency:  concurrency,
 		Lease:        testLease,
 		PollInterval: 20 * time.Millisecond,
-		RetryBase:    20 * time.Millisecond,
-		RetryMax:     100 * time.Millisecond,
-		Logger:       slog.New(slog.DiscardHandler),
+		Options: queue.Options{
+			Concurrency: concurrency,
+			RetryBase:   20 * time.Millisecond,
+			RetryMax:    100 * time.Millisecond,
+			Logger:      slog.New(slog.DiscardHandler),
+		},
 	}
 }
 
@@ -128,11 +130,11 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("New(nil client): no error")
 	}
 	for name, o := range map[string]redisqueue.Options{
-		"Concurrency":  {Concurrency: -1},
+		"Concurrency":  {Options: queue.Options{Concurrency: -1}},
 		"Lease":        {Lease: -time.Second},
 		"ShortLease":   {Lease: time.Millisecond},
 		"PollInterval": {PollInterval: -time.Second},
-		"RetryMax":     {RetryBase: time.Minute, RetryMax: time.Second},
+		"RetryMax":     {Options: queue.Options{RetryBase: time.Minute, RetryMax: time.Second}},
 	} {
 		if _, err := redisqueue.New(nopClient{}, &o); err == nil {
 			t.Errorf("New with bad %s: no error", name)

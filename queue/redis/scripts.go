@@ -94,3 +94,10 @@ for i = 2, #ARGV, 2 do
 end
 return n
 `)
+
+// pendingScript counts the stored jobs at one instant: ready, delayed and
+// leased.
+// KEYS: ready, delayed, leased.
+var pendingScript = rueidis.NewLuaScript(`
+return redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+`)

@@ -1,5 +1,7 @@
 // Package sqs is a queue.Queue on Amazon SQS (standard or FIFO queues),
-// through an aws-sdk-go-v2 *sqs.Client that the host owns.
+// through an aws-sdk-go-v2 *sqs.Client that the host owns. The package
+// turns SQS messages into jobs; the consumer loop is package queue's
+// Portable.
 //
 // Import it under an alias, for example sqsqueue:
 //
@@ -15,7 +17,7 @@
 //
 // A consumer long-polls ReceiveMessage for up to as many messages as it
 // has free handlers (at most Options.MaxMessages), hiding each for
-// Options.VisibilityTimeout and extending that every half timeout while
+// Options.VisibilityTimeout and extending that every third of it while
 // its handler runs. A message is deleted when its handler succeeds or
 // returns queue.Permanent; when the handler fails, its visibility is set
 // to the back-off (or the RetryAfter delay, rounded up to whole seconds),
@@ -23,7 +25,9 @@
 // messages to come back after the visibility timeout. Job.ID is the
 // MessageId, Job.Attempt the ApproximateReceiveCount, and Job.EnqueuedAt
 // the enqueue time that Enqueue stores in a message attribute (or the
-// SentTimestamp of messages sent by others).
+// SentTimestamp of messages sent by others). Stats counts SQS's
+// approximate numbers of visible, delayed and hidden messages, less those
+// this Queue's handlers hold.
 //
 // Payloads that SQS accepts as text are sent as they are; others (binary,
 // empty, or with characters SQS rejects) are sent base64-encoded with a

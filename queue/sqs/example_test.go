@@ -23,7 +23,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	q, err := sqsqueue.New(client, url, &sqsqueue.Options{Concurrency: 10})
+	q, err := sqsqueue.New(client, url, &sqsqueue.Options{Options: queue.Options{Concurrency: 10}})
 	if err != nil {
 		log.Fatal(err)
 	}

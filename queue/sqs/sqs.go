@@ -10,7 +10,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -35,7 +34,7 @@ var _ API = (*sqs.Client)(nil)
 // default.
 type Options struct {
 	// VisibilityTimeout hides a received message from other consumers
-	// while its handler runs; it is extended every half timeout until the
+	// while its handler runs; it is extended every third of it until the
 	// handler returns, and a dead consumer's messages come back after it.
 	// Whole seconds, rounded up, at most 12 hours (default 30 s).
 	VisibilityTimeout time.Duration
@@ -45,9 +44,6 @@ type Options struct {
 	// WaitTime is the long-poll duration of a receive, whole seconds up to
 	// 20 (default 5 s); a negative value means short polling.
 	WaitTime time.Duration
-	// Concurrency is the number of handlers each Consume call runs at once
-	// (default 5).
-	Concurrency int
 	// FIFO marks a FIFO queue: messages are sent with MessageGroupID and a
 	// unique deduplication id. It is implied by a queue URL ending in
 	// ".fifo".
@@ -55,33 +51,25 @@ type Options struct {
 	// MessageGroupID is the group of every message on a FIFO queue
 	// (default "default").
 	MessageGroupID string
-	// RetryBase and RetryMax bound the exponential back-off after a
-	// handler error without a RetryAfter delay (defaults 1 s and 60 s).
-	RetryBase, RetryMax time.Duration
-	// Logger receives consumer errors (default slog.Default()).
-	Logger *slog.Logger
+	// Options configures the consumer loop: concurrency, back-off and the
+	// logger, which also receives this driver's errors.
+	queue.Options
 }
 
 const maxVisibility = 12 * time.Hour
 
+// shortPollIdle is how long a short-polling consumer waits after an empty
+// receive, so that an idle one does not spin.
+const shortPollIdle = 100 * time.Millisecond
+
 func (o *Options) setDefaults(queueURL string) error {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"VisibilityTimeout", o.VisibilityTimeout}, {"RetryBase", o.RetryBase}, {"RetryMax", o.RetryMax}} {
-		if d.v < 0 {
-			return fmt.Errorf("sqs queue: Options.%s is negative (%v)", d.name, d.v)
-		}
-	}
 	switch {
+	case o.VisibilityTimeout < 0 || o.VisibilityTimeout > maxVisibility:
+		return fmt.Errorf("sqs queue: Options.VisibilityTimeout (%v) is not between 0 and 12h", o.VisibilityTimeout)
 	case o.MaxMessages < 0 || o.MaxMessages > 10:
 		return fmt.Errorf("sqs queue: Options.MaxMessages (%d) is not between 1 and 10", o.MaxMessages)
 	case o.WaitTime > 20*time.Second:
 		return fmt.Errorf("sqs queue: Options.WaitTime (%v) is longer than 20s", o.WaitTime)
-	case o.VisibilityTimeout > maxVisibility:
-		return fmt.Errorf("sqs queue: Options.VisibilityTimeout (%v) is longer than 12h", o.VisibilityTimeout)
-	case o.Concurrency < 0:
-		return fmt.Errorf("sqs queue: Options.Concurrency is negative (%d)", o.Concurrency)
 	}
 	if o.VisibilityTimeout == 0 {
 		o.VisibilityTimeout = 30 * time.Second
@@ -95,27 +83,16 @@ func (o *Options) setDefaults(queueURL string) error {
 	case o.WaitTime < 0:
 		o.WaitTime = 0
 	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 5
-	}
 	if strings.HasSuffix(queueURL, ".fifo") {
 		o.FIFO = true
 	}
 	if o.MessageGroupID == "" {
 		o.MessageGroupID = "default"
 	}
-	if o.RetryBase == 0 {
-		o.RetryBase = time.Second
-	}
-	if o.RetryMax == 0 {
-		o.RetryMax = time.Minute
-	}
-	if o.RetryMax < o.RetryBase {
-		return fmt.Errorf("sqs queue: Options.RetryMax (%v) is less than RetryBase (%v)", o.RetryMax, o.RetryBase)
-	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Logger = o.Logger.With("queue", queueURL)
 	return nil
 }
 
@@ -125,31 +102,14 @@ const (
 	attrEncoding   = "sockudo_encoding"    // "base64" when the body is encoded
 )
 
-// opTimeout bounds each delete and visibility change, which run on
-// contexts detached from the consumer's so that stopping does not abandon
-// a job halfway.
-const opTimeout = 10 * time.Second
-
-// Queue is a queue.Queue on one SQS queue. Create it with New.
+// Queue is a queue.Queue on one SQS queue: the portable consumer loop over
+// SQS messages. Create it with New.
 type Queue struct {
-	client API
-	url    string
-	opts   Options
-	log    *slog.Logger
-
-	done      chan struct{}
-	closeOnce sync.Once
-
-	meter queue.Meter
+	*queue.Portable
 }
 
-var (
-	_ queue.Queue         = (*Queue)(nil)
-	_ queue.StatsReporter = (*Queue)(nil)
-)
-
 // New returns a queue on the SQS queue at queueURL (see QueueURL).
-// opts may be nil.
+// opts may be nil. Close does not close client.
 func New(client API, queueURL string, opts *Options) (*Queue, error) {
 	if client == nil {
 		return nil, errors.New("sqs queue: client is nil")
@@ -164,30 +124,24 @@ func New(client API, queueURL string, opts *Options) (*Queue, error) {
 	if err := o.setDefaults(queueURL); err != nil {
 		return nil, err
 	}
-	return &Queue{
-		client: client,
-		url:    queueURL,
-		opts:   o,
-		log:    o.Logger.With("queue", queueURL),
-		done:   make(chan struct{}),
-	}, nil
+	p, err := queue.New(&driver{client: client, url: queueURL, opts: o, log: o.Logger}, &o.Options)
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{p}, nil
 }
 
-func (q *Queue) closed() bool {
-	select {
-	case <-q.done:
-		return true
-	default:
-		return false
-	}
+// driver is the queue.Driver and queue.Leaser of a Queue. A Delivery's
+// Receipt is the message's receipt handle.
+type driver struct {
+	client API
+	url    string
+	opts   Options
+	log    *slog.Logger
 }
 
-// Enqueue sends a message carrying payload. It returns queue.ErrClosed
-// after Close.
-func (q *Queue) Enqueue(ctx context.Context, payload []byte) error {
-	if q.closed() {
-		return queue.ErrClosed
-	}
+// Send sends a message carrying payload.
+func (d *driver) Send(ctx context.Context, payload []byte) error {
 	body := string(payload)
 	attrs := map[string]types.MessageAttributeValue{
 		attrEnqueuedAt: {
@@ -202,12 +156,12 @@ func (q *Queue) Enqueue(ctx context.Context, payload []byte) error {
 		}
 		attrs[attrEncoding] = types.MessageAttributeValue{DataType: ptr("String"), StringValue: ptr("base64")}
 	}
-	in := &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: &body, MessageAttributes: attrs}
-	if q.opts.FIFO {
-		in.MessageGroupId = &q.opts.MessageGroupID
+	in := &sqs.SendMessageInput{QueueUrl: &d.url, MessageBody: &body, MessageAttributes: attrs}
+	if d.opts.FIFO {
+		in.MessageGroupId = &d.opts.MessageGroupID
 		in.MessageDeduplicationId = ptr(rand.Text())
 	}
-	if _, err := q.client.SendMessage(ctx, in); err != nil {
+	if _, err := d.client.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("sqs queue: send: %w", err)
 	}
 	return nil
@@ -232,123 +186,16 @@ func sqsText(p []byte) bool {
 	return true
 }
 
-// Consume runs h on messages, up to Options.Concurrency at once, until ctx
-// is cancelled or the queue is closed. While SQS is unreachable it logs
-// and retries.
-func (q *Queue) Consume(ctx context.Context, h queue.Handler) error {
-	if q.closed() {
-		return queue.ErrClosed
-	}
-	hctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-q.done:
-			cancel()
-		case <-hctx.Done():
-		}
-	}()
-
-	c := &consumer{q: q, held: make(map[*heldMessage]struct{})}
-	stopRenew := make(chan struct{})
-	renewDone := make(chan struct{})
-	go func() {
-		defer close(renewDone)
-		c.renewLoop(stopRenew)
-	}()
-	var wg sync.WaitGroup
-	defer func() {
-		wg.Wait()
-		close(stopRenew)
-		<-renewDone
-	}()
-
-	sem := make(chan struct{}, q.opts.Concurrency)
-	var failing time.Duration
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-hctx.Done():
-			return q.exitErr(ctx)
-		}
-		n := 1
-	fill:
-		for n < q.opts.MaxMessages {
-			select {
-			case sem <- struct{}{}:
-				n++
-			default:
-				break fill
-			}
-		}
-		msgs, err := q.receive(hctx, n)
-		for range n - len(msgs) {
-			<-sem
-		}
-		if err != nil {
-			if hctx.Err() != nil {
-				return q.exitErr(ctx)
-			}
-			failing = min(max(2*failing, 100*time.Millisecond), 5*time.Second)
-			q.log.LogAttrs(hctx, slog.LevelWarn, "queue consumer cannot receive messages; retrying",
-				slog.String("err", err.Error()), slog.Duration("retry_in", failing))
-			if !sleep(hctx, failing) {
-				return q.exitErr(ctx)
-			}
-			continue
-		}
-		if failing > 0 {
-			q.log.LogAttrs(hctx, slog.LevelInfo, "queue consumer recovered")
-			failing = 0
-		}
-		for _, m := range msgs {
-			if hctx.Err() != nil {
-				// Received as the consumer stopped: make it visible again.
-				if !q.closed() {
-					q.setVisibility(m.receipt, 0)
-				}
-				<-sem
-				continue
-			}
-			hm := c.hold(m)
-			q.meter.Begin()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				defer q.meter.End()
-				err := h(hctx, m.job)
-				c.release(hm)
-				if !q.closed() {
-					q.settle(m, err)
-				}
-			}()
-		}
-		if hctx.Err() != nil {
-			return q.exitErr(ctx)
-		}
-	}
-}
-
-func (q *Queue) exitErr(ctx context.Context) error {
-	if q.closed() {
-		return queue.ErrClosed
-	}
-	return ctx.Err()
-}
-
-// message is a received message turned into a job.
-type message struct {
-	job     *queue.Job
-	receipt string
-}
-
-func (q *Queue) receive(ctx context.Context, n int) ([]message, error) {
+// Receive long-polls for up to max messages (at most
+// Options.MaxMessages), hiding them for Options.VisibilityTimeout.
+// Messages it cannot decode are logged and left to come back after the
+// visibility timeout (and to the queue's redrive policy, if any).
+func (d *driver) Receive(ctx context.Context, max int) ([]*queue.Delivery, error) {
 	in := &sqs.ReceiveMessageInput{
-		QueueUrl:            &q.url,
-		MaxNumberOfMessages: int32(n),
-		WaitTimeSeconds:     int32(q.opts.WaitTime / time.Second),
-		VisibilityTimeout:   seconds(q.opts.VisibilityTimeout),
+		QueueUrl:            &d.url,
+		MaxNumberOfMessages: int32(min(max, d.opts.MaxMessages)),
+		WaitTimeSeconds:     int32(d.opts.WaitTime / time.Second),
+		VisibilityTimeout:   seconds(d.opts.VisibilityTimeout),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{
 			types.MessageSystemAttributeNameApproximateReceiveCount,
 			types.MessageSystemAttributeNameSentTimestamp,
@@ -362,23 +209,29 @@ func (q *Queue) receive(ctx context.Context, n int) ([]message, error) {
 		types.QueueAttributeName(types.MessageSystemAttributeNameApproximateReceiveCount),
 		types.QueueAttributeName(types.MessageSystemAttributeNameSentTimestamp),
 	}
-	out, err := q.client.ReceiveMessage(ctx, in)
+	out, err := d.client.ReceiveMessage(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("sqs queue: receive: %w", err)
 	}
-	msgs := make([]message, 0, len(out.Messages))
+	ds := make([]*queue.Delivery, 0, len(out.Messages))
 	for _, m := range out.Messages {
 		job, err := decode(m)
 		if err != nil {
-			// Leave it to the queue's redrive policy, if any; it comes
-			// back after the visibility timeout.
-			q.log.LogAttrs(ctx, slog.LevelError, "queue received a message it cannot decode",
-				slog.String("message_id", deref(m.MessageId)), slog.String("err", err.Error()))
+			d.log.LogAttrs(ctx, slog.LevelError, "queue received a message it cannot decode",
+				slog.String("message_id", deref(m.MessageId)), slog.Any("error", err))
 			continue
 		}
-		msgs = append(msgs, message{job: job, receipt: deref(m.ReceiptHandle)})
+		ds = append(ds, &queue.Delivery{Job: *job, Receipt: deref(m.ReceiptHandle)})
 	}
-	return msgs, nil
+	if len(out.Messages) == 0 && d.opts.WaitTime == 0 {
+		t := time.NewTimer(shortPollIdle)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	return ds, nil
 }
 
 // decode turns a received message into a job.
@@ -412,53 +265,69 @@ func decode(m types.Message) (*queue.Job, error) {
 	return &queue.Job{ID: deref(m.MessageId), Payload: payload, Attempt: attempt, EnqueuedAt: enqueued}, nil
 }
 
-// settle records a handler's outcome: delete the message, or hide it for
-// the back-off.
-func (q *Queue) settle(m message, herr error) {
-	if herr == nil {
-		q.meter.Succeeded(m.job.EnqueuedAt)
-		q.delete(m)
-		return
-	}
-	q.meter.Failed()
-	delay, drop := queue.RetryDelay(herr, m.job.Attempt, q.opts.RetryBase, q.opts.RetryMax)
-	if drop {
-		q.delete(m)
-		return
-	}
-	q.setVisibility(m.receipt, min(delay, maxVisibility))
-}
-
-func (q *Queue) delete(m message) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	_, err := q.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &q.url, ReceiptHandle: &m.receipt})
+// Ack deletes the message.
+func (d *driver) Ack(ctx context.Context, dl *queue.Delivery) error {
+	r, err := receipt(dl)
 	if err != nil {
-		q.log.LogAttrs(ctx, slog.LevelWarn, "queue cannot delete a handled message; it will be redelivered",
-			slog.String("message_id", m.job.ID), slog.String("err", err.Error()))
+		return err
 	}
+	if _, err := d.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &d.url, ReceiptHandle: &r}); err != nil {
+		return fmt.Errorf("sqs queue: delete: %w", err)
+	}
+	return nil
 }
 
-func (q *Queue) setVisibility(receipt string, d time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	_, err := q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl:          &q.url,
-		ReceiptHandle:     &receipt,
-		VisibilityTimeout: seconds(d),
+// Retry hides the message for delay (rounded up to whole seconds, at
+// most 12 hours), which works on FIFO queues too.
+func (d *driver) Retry(ctx context.Context, dl *queue.Delivery, delay time.Duration) error {
+	return d.setVisibility(ctx, dl, min(delay, maxVisibility))
+}
+
+// Lease returns Options.VisibilityTimeout.
+func (d *driver) Lease() time.Duration { return d.opts.VisibilityTimeout }
+
+// Extend hides the messages for another visibility timeout.
+func (d *driver) Extend(ctx context.Context, ds []*queue.Delivery) error {
+	var errs []error
+	for _, dl := range ds {
+		if err := d.setVisibility(ctx, dl, d.opts.VisibilityTimeout); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *driver) setVisibility(ctx context.Context, dl *queue.Delivery, v time.Duration) error {
+	r, err := receipt(dl)
+	if err != nil {
+		return err
+	}
+	_, err = d.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          &d.url,
+		ReceiptHandle:     &r,
+		VisibilityTimeout: seconds(v),
 	})
 	if err != nil {
-		q.log.LogAttrs(ctx, slog.LevelWarn, "queue cannot change a message's visibility",
-			slog.String("err", err.Error()))
+		return fmt.Errorf("sqs queue: change visibility of %s: %w", dl.Job.ID, err)
 	}
+	return nil
 }
 
-// Stats reports SQS's approximate backlog (visible, delayed and hidden
-// messages, less those this process is handling) and this process's
-// handler outcomes.
-func (q *Queue) Stats(ctx context.Context) (queue.Stats, error) {
-	out, err := q.client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &q.url,
+// receipt returns the receipt handle of a delivery of this driver.
+func receipt(dl *queue.Delivery) (string, error) {
+	r, ok := dl.Receipt.(string)
+	if !ok {
+		return "", fmt.Errorf("sqs queue: delivery %s has no receipt handle", dl.Job.ID)
+	}
+	return r, nil
+}
+
+// Pending returns SQS's approximate count of the queue's messages:
+// visible, delayed and hidden (being handled, by any process, or waiting
+// for a retry).
+func (d *driver) Pending(ctx context.Context) (int, error) {
+	out, err := d.client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: &d.url,
 		AttributeNames: []types.QueueAttributeName{
 			types.QueueAttributeNameApproximateNumberOfMessages,
 			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
@@ -466,101 +335,23 @@ func (q *Queue) Stats(ctx context.Context) (queue.Stats, error) {
 		},
 	})
 	if err != nil {
-		return queue.Stats{}, fmt.Errorf("sqs queue: stats: %w", err)
+		return 0, fmt.Errorf("sqs queue: stats: %w", err)
 	}
-	count := func(name types.QueueAttributeName) int {
-		n, _ := strconv.Atoi(out.Attributes[string(name)])
-		return n
+	n := 0
+	for _, name := range []types.QueueAttributeName{
+		types.QueueAttributeNameApproximateNumberOfMessages,
+		types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+	} {
+		c, _ := strconv.Atoi(out.Attributes[string(name)])
+		n += c
 	}
-	inFlight := q.meter.InFlight()
-	depth := count(types.QueueAttributeNameApproximateNumberOfMessages) +
-		count(types.QueueAttributeNameApproximateNumberOfMessagesDelayed) +
-		max(0, count(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)-inFlight)
-	return q.meter.Stats(depth), nil
+	return n, nil
 }
 
-// Close stops consumers and visibility extensions. Messages whose
-// handlers are still running are neither deleted nor retried: they come
-// back after their visibility timeout. The client is not closed.
-func (q *Queue) Close() error {
-	q.closeOnce.Do(func() { close(q.done) })
-	return nil
-}
-
-// consumer tracks the messages one Consume call holds, to extend their
-// visibility while their handlers run.
-type consumer struct {
-	q    *Queue
-	mu   sync.Mutex
-	held map[*heldMessage]struct{}
-}
-
-// heldMessage is a message whose handler is running. Its mutex orders the
-// renewals of its visibility against its settlement: a renewal runs only
-// while the message is held and finishes before the settlement starts, so
-// a renewal can neither follow a delete nor overwrite a retry's back-off.
-type heldMessage struct {
-	msg      message
-	mu       sync.Mutex
-	released bool
-}
-
-func (c *consumer) hold(m message) *heldMessage {
-	hm := &heldMessage{msg: m}
-	c.mu.Lock()
-	c.held[hm] = struct{}{}
-	c.mu.Unlock()
-	return hm
-}
-
-// release stops the renewals of hm, waiting for one in progress, before
-// its handler's outcome is recorded.
-func (c *consumer) release(hm *heldMessage) {
-	c.mu.Lock()
-	delete(c.held, hm)
-	c.mu.Unlock()
-	hm.mu.Lock()
-	hm.released = true
-	hm.mu.Unlock()
-}
-
-// renew extends hm's visibility unless its handler has returned.
-func (c *consumer) renew(hm *heldMessage) {
-	hm.mu.Lock()
-	defer hm.mu.Unlock()
-	if hm.released || c.q.closed() {
-		return
-	}
-	c.q.setVisibility(hm.msg.receipt, c.q.opts.VisibilityTimeout)
-}
-
-// renewLoop extends the visibility of held messages every half timeout
-// until stop is closed or the queue is.
-func (c *consumer) renewLoop(stop <-chan struct{}) {
-	t := time.NewTicker(c.q.opts.VisibilityTimeout / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-c.q.done:
-			return
-		case <-t.C:
-		}
-		c.mu.Lock()
-		held := make([]*heldMessage, 0, len(c.held))
-		for hm := range c.held {
-			held = append(held, hm)
-		}
-		c.mu.Unlock()
-		for _, hm := range held {
-			if c.q.closed() {
-				return
-			}
-			c.renew(hm)
-		}
-	}
-}
+// Close does nothing: the messages stay in SQS and the client belongs to
+// the host.
+func (d *driver) Close() error { return nil }
 
 // seconds rounds d up to whole seconds for SQS.
 func seconds(d time.Duration) int32 {
@@ -568,17 +359,6 @@ func seconds(d time.Duration) int32 {
 		return 0
 	}
 	return int32(math.Ceil(d.Seconds()))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func ptr[T any](v T) *T { return &v }
