@@ -8,14 +8,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sockudo-go/sockudo"
-	sockudoprom "github.com/sockudo-go/sockudo/metrics/prometheus"
+	"github.com/sockudo-go/sockudo/metrics/promcollector"
 )
 
 // metricsHandler serves Prometheus metrics about srv and the process at
 // /metrics, with Sockudo's "sockudo_" prefix.
 func metricsHandler(srv *sockudo.Server) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(sockudoprom.NewCollector(srv, "sockudo_"),
+	reg.MustRegister(promcollector.NewCollector(srv, "sockudo_"),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	mux := http.NewServeMux()

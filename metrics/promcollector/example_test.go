@@ -1,4 +1,4 @@
-package prometheus_test
+package promcollector_test
 
 import (
 	"log"
@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sockudo-go/sockudo"
-	sockudoprom "github.com/sockudo-go/sockudo/metrics/prometheus"
+	"github.com/sockudo-go/sockudo/metrics/promcollector"
 )
 
 // Serve a server's metrics on a separate port, as Sockudo does on 9601.
@@ -18,7 +18,7 @@ func ExampleNewCollector() {
 		log.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(sockudoprom.NewCollector(srv, "sockudo_"))
+	reg.MustRegister(promcollector.NewCollector(srv, "sockudo_"))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	_ = mux // http.ListenAndServe("127.0.0.1:9601", mux)

@@ -1,4 +1,4 @@
-package prometheus_test
+package promcollector_test
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sockudo-go/sockudo"
-	sockudoprom "github.com/sockudo-go/sockudo/metrics/prometheus"
+	"github.com/sockudo-go/sockudo/metrics/promcollector"
 )
 
 type fixedStats sockudo.Stats
@@ -21,7 +21,7 @@ func TestCollector(t *testing.T) {
 		"b": {Connections: 1},
 	}}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(sockudoprom.NewCollector(src, "sockudo_"))
+	reg.MustRegister(promcollector.NewCollector(src, "sockudo_"))
 	want := `
 # HELP sockudo_connected Open WebSocket connections.
 # TYPE sockudo_connected gauge
