@@ -1,38 +1,40 @@
-package main
+package backends
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
 )
 
 func TestRedisClientOption(t *testing.T) {
-	c := defaultRedisConfig()
-	opt, err := c.clientOption(false)
+	c := config.Default().Database.Redis
+	opt, err := clientOption(&c, false)
 	if err != nil || len(opt.InitAddress) != 1 || opt.InitAddress[0] != "127.0.0.1:6379" {
 		t.Fatalf("default: %+v, %v", opt.InitAddress, err)
 	}
 	c.Sentinels, c.Name = []string{"127.0.0.1:26379"}, "mymaster"
-	if opt, _ = c.clientOption(false); opt.Sentinel.MasterSet != "mymaster" || opt.InitAddress[0] != "127.0.0.1:26379" {
+	if opt, _ = clientOption(&c, false); opt.Sentinel.MasterSet != "mymaster" || opt.InitAddress[0] != "127.0.0.1:26379" {
 		t.Fatalf("sentinel: %+v", opt)
 	}
-	if _, err := c.clientOption(true); err == nil {
+	if _, err := clientOption(&c, true); err == nil {
 		t.Fatal("cluster without nodes accepted")
 	}
 	c.Cluster.Nodes = []string{"redis://127.0.0.1:7000", "127.0.0.1:7001"}
-	if opt, _ = c.clientOption(true); strings.Join(opt.InitAddress, ",") != "127.0.0.1:7000,127.0.0.1:7001" {
+	if opt, _ = clientOption(&c, true); strings.Join(opt.InitAddress, ",") != "127.0.0.1:7000,127.0.0.1:7001" {
 		t.Fatalf("cluster: %v", opt.InitAddress)
 	}
 	c.URL = "redis://user:s3cret@[bad"
-	_, err = c.clientOption(false)
+	_, err = clientOption(&c, false)
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("malformed URL error %v leaks or is missing", err)
 	}
 }
 
 func TestRedisClusterNodeURLs(t *testing.T) {
-	c := defaultRedisConfig()
+	c := config.Default().Database.Redis
 	c.Cluster.Nodes = []string{"rediss://user:pw@10.0.0.1:7000", "10.0.0.2:7001"}
-	opt, err := c.clientOption(true)
+	opt, err := clientOption(&c, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,11 +44,11 @@ func TestRedisClusterNodeURLs(t *testing.T) {
 	}
 	c.Cluster.Nodes = []string{"127.0.0.1:7000"}
 	c.Cluster.UseTLS = true
-	if opt, _ = c.clientOption(true); opt.TLSConfig == nil {
+	if opt, _ = clientOption(&c, true); opt.TLSConfig == nil {
 		t.Fatal("use_tls ignored")
 	}
 	c.Cluster.Nodes = []string{"http://user:secret@h:1"}
-	if _, err := c.clientOption(true); err == nil || strings.Contains(err.Error(), "secret") {
+	if _, err := clientOption(&c, true); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("bad node error %v", err)
 	}
 }

@@ -1,8 +1,6 @@
-package main
+package config
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,8 +8,9 @@ import (
 	"testing"
 )
 
-func mapEnv(m map[string]string) env {
-	return env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+// mapEnv is an environment lookup reading m.
+func mapEnv(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
 func writeConfig(t *testing.T, body string) string {
@@ -24,7 +23,7 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, unknown, err := loadConfig("", mapEnv(nil))
+	cfg, unknown, err := Load("", mapEnv(nil))
 	if err != nil || len(unknown) != 0 {
 		t.Fatalf("loadConfig: %v, unknown %v", err, unknown)
 	}
@@ -59,7 +58,7 @@ const sockudoConfig = `{
 }`
 
 func TestConfigFileBothAppShapes(t *testing.T) {
-	cfg, unknown, err := loadConfig(writeConfig(t, sockudoConfig), mapEnv(nil))
+	cfg, unknown, err := Load(writeConfig(t, sockudoConfig), mapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +85,7 @@ func TestConfigFileBothAppShapes(t *testing.T) {
 }
 
 func TestEnvironmentOverridesFile(t *testing.T) {
-	cfg, _, err := loadConfig(writeConfig(t, sockudoConfig), mapEnv(map[string]string{
+	cfg, _, err := Load(writeConfig(t, sockudoConfig), mapEnv(map[string]string{
 		"PORT": "7100", "HOST": "127.0.0.2", "ACTIVITY_TIMEOUT": "30", "SOCKUDO_MAX_CONNECTIONS": "9",
 		"SOCKUDO_DEFAULT_APP_KEY": "k2", "SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES": "false",
 	}))
@@ -107,12 +106,12 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"ACTIVITY_TIMEOUT": {"ACTIVITY_TIMEOUT": "x"},
 		"DEBUG":            {"DEBUG": "maybe"},
 	} {
-		_, _, err := loadConfig("", mapEnv(e))
+		_, _, err := Load("", mapEnv(e))
 		if err == nil || !contains(err.Error(), name) {
 			t.Errorf("%s: error %v does not name it", name, err)
 		}
 	}
-	if _, _, err := loadConfig(writeConfig(t, `{"port": "x"`), mapEnv(nil)); err == nil {
+	if _, _, err := Load(writeConfig(t, `{"port": "x"`), mapEnv(nil)); err == nil {
 		t.Error("a malformed file was accepted")
 	}
 }
@@ -124,7 +123,7 @@ func TestConfigInterpolation(t *testing.T) {
 		"metrics": {"enabled": "${METRICS_ON:-false}"},
 		"path_prefix": "/x/${PREFIX_PART}/y", "app_manager": {"array": {"apps": [
 		{"id": "a", "key": "${APP_KEY}", "secret": "${APP_SECRET:-dflt}", "enabled": true}]}}}`)
-	cfg, _, err := loadConfig(p, mapEnv(map[string]string{"PREFIX_PART": `q"z`, "APP_KEY": "from-env"}))
+	cfg, _, err := Load(p, mapEnv(map[string]string{"PREFIX_PART": `q"z`, "APP_KEY": "from-env"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,21 +137,13 @@ func TestConfigInterpolation(t *testing.T) {
 
 func TestDefaultAppFromEnvironmentReplacesInlineApps(t *testing.T) {
 	p := writeConfig(t, `{"app_manager":{"array":{"apps":[{"id":"file","key":"file-key","secret":"s","enabled":true}]}}}`)
-	cfg, _, err := loadConfig(p, mapEnv(map[string]string{
+	cfg, _, err := Load(p, mapEnv(map[string]string{
 		"SOCKUDO_DEFAULT_APP_ID": "env", "SOCKUDO_DEFAULT_APP_KEY": "env-key", "SOCKUDO_DEFAULT_APP_SECRET": "env-secret"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, closeFn, err := openAppManager(context.Background(), &cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
-	if _, err := m.FindByKey(context.Background(), "env-key"); err != nil {
-		t.Errorf("the environment's default app is not served: %v", err)
-	}
-	if _, err := m.FindByKey(context.Background(), "file-key"); err == nil {
-		t.Error("the file's app is still served although SOCKUDO_DEFAULT_APP_* is set")
+	if apps := cfg.AppManager.MemoryApps(); len(apps) != 1 || apps[0].Key != "env-key" {
+		t.Errorf("memory apps %+v, want only the environment's default app (not the file's)", apps)
 	}
 	d := cfg.AppManager.DefaultApp
 	if d.MaxConnections != 100 || d.MaxChannelNameLength != 100 || d.EnableClientMessages {
@@ -163,15 +154,18 @@ func TestDefaultAppFromEnvironmentReplacesInlineApps(t *testing.T) {
 func TestInlineAppSwitches(t *testing.T) {
 	p := writeConfig(t, `{"app_manager":{"array":{"apps":[{"id":"file","key":"file-key","secret":"s","enabled":true}]}}}`)
 	for _, env := range []map[string]string{{"SOCKUDO_SKIP_INLINE_APPS": "true"}, {"APP_MANAGER_REGISTER_INLINE_APPS": "false"}} {
-		cfg, _, err := loadConfig(p, mapEnv(env))
+		cfg, _, err := Load(p, mapEnv(env))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := len(cfg.AppManager.Array.Apps); n != 0 {
 			t.Errorf("%v: %d inline apps kept", env, n)
 		}
+		if apps := cfg.AppManager.MemoryApps(); len(apps) != 0 {
+			t.Errorf("%v: memory apps %+v, want none (not even the default app)", env, apps)
+		}
 	}
-	cfg, _, _ := loadConfig("", mapEnv(map[string]string{"CACHE_TTL_SECONDS": "10", "SOCKUDO_ENABLE_CLIENT_MESSAGES": "true"}))
+	cfg, _, _ := Load("", mapEnv(map[string]string{"CACHE_TTL_SECONDS": "10", "SOCKUDO_ENABLE_CLIENT_MESSAGES": "true"}))
 	if cfg.AppManager.Cache.TTL != 10 || !cfg.AppManager.DefaultApp.EnableClientMessages {
 		t.Errorf("app cache ttl %d, default app client messages %v", cfg.AppManager.Cache.TTL, cfg.AppManager.DefaultApp.EnableClientMessages)
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -67,8 +67,9 @@ func (e env) list(dst *[]string, names ...string) {
 	}
 }
 
-// seconds converts a whole number of seconds to a Duration.
-func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+// Seconds converts a whole number of seconds, as the configuration gives
+// them, to a Duration.
+func Seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
 func splitList(v string) []string {
 	var out []string

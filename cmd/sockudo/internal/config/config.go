@@ -1,4 +1,8 @@
-package main
+// Package config reads the standalone server's configuration: defaults,
+// then a Sockudo-shaped config.json, then Sockudo's environment variables.
+// It only describes and checks settings; package backends opens what they
+// name.
+package config
 
 import (
 	"bytes"
@@ -29,49 +33,52 @@ type Config struct {
 	// UserAuthenticationTimeout is in seconds.
 	UserAuthenticationTimeout int `json:"user_authentication_timeout"`
 
-	AppManager  appManagerConfig  `json:"app_manager"`
-	Cache       cacheConfig       `json:"cache"`
-	Queue       queueConfig       `json:"queue"`
-	RateLimiter rateLimiterConfig `json:"rate_limiter"`
-	Webhooks    webhooksConfig    `json:"webhooks"`
-	Database    databaseConfig    `json:"database"`
-	Metrics     metricsConfig     `json:"metrics"`
-	SSL         sslConfig         `json:"ssl"`
-	Adapter     adapterConfig     `json:"adapter"`
-
-	databasePoolingSection
+	AppManager  AppManager  `json:"app_manager"`
+	Cache       Cache       `json:"cache"`
+	Queue       Queue       `json:"queue"`
+	RateLimiter RateLimiter `json:"rate_limiter"`
+	Webhooks    Webhooks    `json:"webhooks"`
+	Database    Database    `json:"database"`
+	Metrics     Metrics     `json:"metrics"`
+	SSL         SSL         `json:"ssl"`
+	Adapter     Adapter     `json:"adapter"`
+	// DatabasePooling sizes the SQL app managers' connection pools.
+	DatabasePooling DatabasePooling `json:"database_pooling"`
 }
 
-// databaseConfig is the "database" section: connection settings that the
+// Database is the "database" section: connection settings that the
 // drivers share.
-type databaseConfig struct {
-	Redis    redisConfig    `json:"redis"`
-	MySQL    sqlConfig      `json:"mysql"`
-	Postgres sqlConfig      `json:"postgres"`
-	DynamoDB dynamoDBConfig `json:"dynamodb"`
-	ScyllaDB scyllaConfig   `json:"scylladb"`
+type Database struct {
+	Redis    Redis    `json:"redis"`
+	MySQL    SQL      `json:"mysql"`
+	Postgres SQL      `json:"postgres"`
+	DynamoDB DynamoDB `json:"dynamodb"`
+	ScyllaDB Scylla   `json:"scylladb"`
 }
 
-type metricsConfig struct {
+// Metrics is the "metrics" section: the Prometheus listener.
+type Metrics struct {
 	Enabled bool   `json:"enabled"`
 	Host    string `json:"host"`
 	Port    int    `json:"port"`
 	Driver  string `json:"driver"`
 }
 
-type sslConfig struct {
+// SSL is the "ssl" section: TLS on the main listener.
+type SSL struct {
 	Enabled  bool   `json:"enabled"`
 	CertPath string `json:"cert_path"`
 	KeyPath  string `json:"key_path"`
 }
 
-// adapterConfig is the horizontal-scaling section. Only "local" is served
-// by this version; other drivers are rejected at start.
-type adapterConfig struct {
+// Adapter is the horizontal-scaling section. Only "local" is served by
+// this version; other drivers are rejected at start.
+type Adapter struct {
 	Driver string `json:"driver"`
 }
 
-func defaultConfig() Config {
+// Default returns the configuration with nothing set: Sockudo's defaults.
+func Default() Config {
 	c := Config{
 		Host:                      "0.0.0.0",
 		Port:                      6001,
@@ -83,8 +90,8 @@ func defaultConfig() Config {
 		Queue:                     defaultQueueConfig(),
 		RateLimiter:               defaultRateLimiterConfig(),
 		Webhooks:                  defaultWebhooksConfig(),
-		Metrics:                   metricsConfig{Enabled: true, Host: "0.0.0.0", Port: 9601, Driver: "prometheus"},
-		Adapter:                   adapterConfig{Driver: "local"},
+		Metrics:                   Metrics{Enabled: true, Host: "0.0.0.0", Port: 9601, Driver: "prometheus"},
+		Adapter:                   Adapter{Driver: "local"},
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -94,11 +101,13 @@ func defaultConfig() Config {
 	return c
 }
 
-// loadConfig builds the configuration from defaults, the JSON file at path
-// (if not empty) and the environment. It returns the keys of the file that
-// this server does not know, so the caller can warn about them.
-func loadConfig(path string, e env) (Config, []string, error) {
-	c := defaultConfig()
+// Load builds the configuration from defaults, the JSON file at path (if
+// not empty) and the environment, read with lookup (os.LookupEnv in
+// production). It returns the keys of the file that this server does not
+// know, so the caller can warn about them.
+func Load(path string, lookup func(string) (string, bool)) (Config, []string, error) {
+	e := env{lookup: lookup}
+	c := Default()
 	var unknown []string
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -194,7 +203,7 @@ func (c *Config) applyEnv(e env) error {
 	e.str(&c.SSL.KeyPath, "SSL_KEY_PATH")
 	e.str(&c.Adapter.Driver, "ADAPTER_DRIVER")
 	for _, s := range []interface{ applyEnv(env) error }{
-		&c.AppManager, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
+		&c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
 		&c.Database.Redis, &c.Database.MySQL, &c.Database.Postgres, &c.Database.DynamoDB, &c.Database.ScyllaDB,
 	} {
 		if err := s.applyEnv(e); err != nil {

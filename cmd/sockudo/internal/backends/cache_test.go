@@ -1,12 +1,10 @@
-package main
+package backends
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"log/slog"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -17,86 +15,9 @@ import (
 	"github.com/sockudo-go/sockudo/cache/memory"
 	"github.com/sockudo-go/sockudo/cache/none"
 	rediscache "github.com/sockudo-go/sockudo/cache/redis"
+	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
 	"github.com/sockudo-go/sockudo/internal/testenv"
 )
-
-// quiet discards the log output of the caches under test.
-var quiet = slog.New(slog.DiscardHandler)
-
-func TestCacheConfigDefaults(t *testing.T) {
-	cfg, _, err := loadConfig("", mapEnv(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := cacheConfig{
-		Driver: "memory",
-		Memory: memoryCacheConfig{TTL: 300, CleanupInterval: 60, MaxCapacity: 10000},
-		Redis:  redisCacheConfig{Prefix: "sockudo_cache:"},
-	}
-	if !reflect.DeepEqual(cfg.Cache, want) {
-		t.Fatalf("default cache config = %+v, want %+v", cfg.Cache, want)
-	}
-}
-
-func TestCacheConfigFileAndEnv(t *testing.T) {
-	path := writeConfig(t, `{
-		"cache": {
-			"driver": "redis",
-			"memory": {"ttl": 60, "cleanup_interval": 5, "max_capacity": 500},
-			"redis": {"prefix": "custom:", "url_override": "redis://10.0.0.1:6380/2", "cluster_mode": true}
-		}
-	}`)
-	cfg, unknown, err := loadConfig(path, mapEnv(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(unknown) != 0 {
-		t.Fatalf("unknown keys %v in a file with only known cache keys", unknown)
-	}
-	want := cacheConfig{
-		Driver: "redis",
-		Memory: memoryCacheConfig{TTL: 60, CleanupInterval: 5, MaxCapacity: 500},
-		Redis:  redisCacheConfig{Prefix: "custom:", URLOverride: "redis://10.0.0.1:6380/2", ClusterMode: true},
-	}
-	if !reflect.DeepEqual(cfg.Cache, want) {
-		t.Fatalf("cache config from file = %+v, want %+v", cfg.Cache, want)
-	}
-
-	// The environment overrides the file.
-	cfg, _, err = loadConfig(path, mapEnv(map[string]string{
-		"CACHE_DRIVER":           "none",
-		"CACHE_TTL_SECONDS":      "42",
-		"CACHE_CLEANUP_INTERVAL": " 7 ",
-		"CACHE_MAX_CAPACITY":     "99",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.Driver = "none"
-	want.Memory = memoryCacheConfig{TTL: 42, CleanupInterval: 7, MaxCapacity: 99}
-	if !reflect.DeepEqual(cfg.Cache, want) {
-		t.Fatalf("cache config from file and env = %+v, want %+v", cfg.Cache, want)
-	}
-
-	// Keys the file omits keep their defaults.
-	path = writeConfig(t, `{"cache": {"memory": {"ttl": 10}}}`)
-	cfg, _, err = loadConfig(path, mapEnv(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Cache.Memory != (memoryCacheConfig{TTL: 10, CleanupInterval: 60, MaxCapacity: 10000}) || cfg.Cache.Redis.Prefix != "sockudo_cache:" {
-		t.Fatalf("partial cache section = %+v, want defaults for the omitted keys", cfg.Cache)
-	}
-}
-
-func TestCacheConfigEnvErrors(t *testing.T) {
-	for _, name := range []string{"CACHE_TTL_SECONDS", "CACHE_CLEANUP_INTERVAL", "CACHE_MAX_CAPACITY"} {
-		_, _, err := loadConfig("", mapEnv(map[string]string{name: "ten"}))
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=ten: error = %v, want one naming %s", name, err, name)
-		}
-	}
-}
 
 func TestOpenCacheRejectsBadConfig(t *testing.T) {
 	for _, tc := range []struct {
@@ -116,11 +37,11 @@ func TestOpenCacheRejectsBadConfig(t *testing.T) {
 		if tc.file != "" {
 			path = writeConfig(t, tc.file)
 		}
-		cfg, _, err := loadConfig(path, mapEnv(tc.env))
+		cfg, _, err := config.Load(path, mapEnv(tc.env))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, closeFn, err := openCache(context.Background(), &cfg, quiet)
+		c, closeFn, err := openCache(&cfg, testClients(t), quiet)
 		if err == nil {
 			closeFn()
 			t.Errorf("env %v file %s: openCache = %T, want an error naming %s", tc.env, tc.file, c, tc.want)
@@ -136,7 +57,7 @@ func TestOpenCacheRejectsBadConfig(t *testing.T) {
 }
 
 func TestOpenCacheMemory(t *testing.T) {
-	cfg, _, err := loadConfig("", mapEnv(map[string]string{
+	cfg, _, err := config.Load("", mapEnv(map[string]string{
 		"CACHE_DRIVER":       "Memory",
 		"CACHE_TTL_SECONDS":  "120",
 		"CACHE_MAX_CAPACITY": "2",
@@ -144,7 +65,7 @@ func TestOpenCacheMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, closeFn, err := openCache(context.Background(), &cfg, quiet)
+	c, closeFn, err := openCache(&cfg, testClients(t), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,11 +92,11 @@ func TestOpenCacheMemory(t *testing.T) {
 }
 
 func TestOpenCacheNone(t *testing.T) {
-	cfg, _, err := loadConfig("", mapEnv(map[string]string{"CACHE_DRIVER": "none"}))
+	cfg, _, err := config.Load("", mapEnv(map[string]string{"CACHE_DRIVER": "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, closeFn, err := openCache(context.Background(), &cfg, quiet)
+	c, closeFn, err := openCache(&cfg, testClients(t), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,32 +114,28 @@ func uniquePrefix(t *testing.T) string {
 }
 
 // openRedisCache opens the cache that the environment e and the config
-// file body describe, with a unique prefix, and checks that it works and
-// that its entries live under the prefix. It returns the client options
-// the cache used.
+// file body describe, with a unique prefix, and checks that it works, that
+// its entries live under the prefix and that closing the shared clients
+// closes its client. It returns the client options the cache used.
 func openRedisCache(t *testing.T, e map[string]string, body string) rueidis.ClientOption {
 	t.Helper()
 	prefix := uniquePrefix(t)
 	path := writeConfig(t, body)
-	cfg, _, err := loadConfig(path, mapEnv(e))
+	cfg, _, err := config.Load(path, mapEnv(e))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Cache.Redis.Prefix = prefix
-	opt, err := cfg.Cache.redisOption(&cfg.Database.Redis)
+	opt, err := cacheRedisOption(&cfg.Cache, &cfg.Database.Redis)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, closeFn, err := openCache(context.Background(), &cfg, quiet)
+	clients := testClients(t)
+	c, closeFn, err := openCache(&cfg, clients, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			closeFn()
-		}
-	})
+	defer closeFn()
 	if _, ok := c.(*rediscache.Cache); !ok {
 		t.Fatalf("openCache = %T, want *redis.Cache", c)
 	}
@@ -255,21 +172,12 @@ func openRedisCache(t *testing.T, e map[string]string, body string) rueidis.Clie
 			t.Fatalf("PTTL %q = %d, %v; want the 300 s default", prefix+k, pttl, err)
 		}
 	}
-	// The close function closes the client the cache opened (a cluster
-	// client closes its connections in the background).
-	closeFn()
-	closed = true
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := c.Set(ctx, "app:1", []byte("x"), time.Minute)
-		if errors.Is(err, rueidis.ErrClosing) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Set after close = %v, want rueidis.ErrClosing", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Closing the shared clients closes the cache's (a cluster client
+	// closes its connections in the background).
+	clients.close()
+	testenv.Eventually(t, 5*time.Second, "Set after close fails with rueidis.ErrClosing", func() bool {
+		return errors.Is(c.Set(ctx, "app:1", []byte("x"), time.Minute), rueidis.ErrClosing)
+	})
 	return opt
 }
 
