@@ -147,7 +147,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r2.URL.RawPath = ""
 		}
 		s.api.ServeHTTP(w, r2)
-	case path == "/up" || path == "/":
+	case path == "/up":
 		s.serveHealth(w, r)
 	default:
 		http.NotFound(w, r)
