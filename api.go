@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 )
@@ -50,42 +52,36 @@ func (s *Server) Trigger(ctx context.Context, appID string, ev Event) error {
 	return apiErr(err)
 }
 
-// TriggerBatch validates every event, then publishes them in order, with
-// the HTTP API's batch rules: at most max_event_batch_size events (10 by
-// default) and one channel per event.
+// TriggerBatch publishes evs in order with the HTTP API's batch rules: at
+// most max_event_batch_size events (10 by default), one channel each,
+// every event validated before any is published. An error for one event
+// names its index ("batch[3]: ...").
 func (s *Server) TriggerBatch(ctx context.Context, appID string, evs []Event) error {
 	app, err := s.findApp(ctx, appID)
 	if err != nil {
 		return err
 	}
-	max := app.MaxEventBatchSize
-	if max <= 0 {
-		max = defaultMaxBatch
-	}
-	if len(evs) == 0 || len(evs) > max {
-		return &APIError{Status: 400, Message: fmt.Sprintf("a batch holds 1 to %d events, not %d", max, len(evs))}
-	}
 	reqs := make([]hub.PublishRequest, len(evs))
 	for i, ev := range evs {
-		if len(ev.Channels) != 1 {
-			return &APIError{Status: 400, Message: fmt.Sprintf("batch[%d]: a batched event names exactly one channel", i)}
-		}
 		reqs[i] = toRequest(ev)
-		if err := s.hub.ValidatePublish(app, &reqs[i]); err != nil {
-			return fmt.Errorf("batch[%d]: %w", i, apiErr(err))
-		}
 	}
-	for i := range reqs {
-		if _, err := s.hub.Publish(ctx, app, reqs[i]); err != nil {
-			return fmt.Errorf("batch[%d]: %w", i, apiErr(err))
-		}
-	}
-	return nil
+	_, err = hub.PublishBatch(ctx, s.hub, app, reqs)
+	return apiErr(err)
 }
 
-// SendToUser publishes an event to every socket signed in as userID.
-func (s *Server) SendToUser(ctx context.Context, appID, userID, name, data string) error {
-	return s.Trigger(ctx, appID, Event{Name: name, Channels: []string{"#server-to-user-" + userID}, Data: data})
+// SendToUser publishes ev to every socket signed in as userID (Pusher's
+// server-to-user messages). ev names no channel: it goes to the user's
+// #server-to-user channel; ExcludeSocketID is honoured.
+func (s *Server) SendToUser(ctx context.Context, appID, userID string, ev Event) error {
+	if len(ev.Channels) != 0 {
+		return &APIError{Status: http.StatusBadRequest, Code: apierr.CodeInvalidInput,
+			Message: "SendToUser: the event must name no channel; it goes to the user's own"}
+	}
+	if userID == "" {
+		return &APIError{Status: http.StatusBadRequest, Code: apierr.CodeInvalidInput, Message: "SendToUser: user id is empty"}
+	}
+	ev.Channels = []string{protocol.PrefixServerToUser + userID}
+	return s.Trigger(ctx, appID, ev)
 }
 
 // Channels lists the app's occupied channels whose names start with
@@ -149,24 +145,23 @@ func (s *Server) TerminateUserConnections(ctx context.Context, appID, userID str
 	return apiErr(s.hub.TerminateUser(ctx, app, userID))
 }
 
+// findApp looks up an app for the Go API with the HTTP API's rules.
 func (s *Server) findApp(ctx context.Context, id string) (*appmanager.App, error) {
 	if s.closed.Load() {
 		return nil, ErrServerClosed
 	}
-	app, err := s.apps.FindByID(ctx, id)
-	switch {
-	case errors.Is(err, appmanager.ErrNotFound):
+	app, err := hub.FindApp(ctx, s.apps, id)
+	if errors.Is(err, appmanager.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %q", ErrAppNotFound, id)
-	case err != nil:
-		return nil, fmt.Errorf("sockudo: app %q: %w", id, err)
-	case !app.Enabled:
-		return nil, &APIError{Status: 403, Message: fmt.Sprintf("app %q is disabled", id)}
+	}
+	if err == nil {
+		err = hub.CheckEnabled(app)
+	}
+	if err != nil {
+		return nil, apiErr(err)
 	}
 	return app, nil
 }
-
-// defaultMaxBatch is Pusher's limit of events per batch.
-const defaultMaxBatch = 10
 
 func toRequest(ev Event) hub.PublishRequest {
 	return hub.PublishRequest{Name: ev.Name, Channels: ev.Channels, Data: ev.Data, SocketID: ev.ExcludeSocketID}
@@ -186,11 +181,16 @@ func fromInfo(ci hub.ChannelInfo) ChannelInfo {
 	return out
 }
 
-// apiErr turns the hub's request errors into *APIError.
+// apiErr turns the API's request errors into *APIError. An error with a
+// cause (a failed app store) keeps it in the chain, so the host can log it.
 func apiErr(err error) error {
-	var re *hub.RequestError
-	if errors.As(err, &re) {
-		return &APIError{Status: re.Status, Message: re.Message}
+	ae, ok := errors.AsType[*apierr.Error](err)
+	if !ok {
+		return err
 	}
-	return err
+	out := &APIError{Status: ae.Status, Code: ae.Code, Message: ae.Message}
+	if ae.Err != nil {
+		return fmt.Errorf("%w: %w", out, ae.Err)
+	}
+	return out
 }

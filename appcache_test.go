@@ -23,6 +23,7 @@ func (m *countingManager) FindByKey(ctx context.Context, key string) (*appmanage
 }
 
 func TestAppCache(t *testing.T) {
+	t.Parallel()
 	store, err := memory.New(testApp())
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +57,7 @@ func TestAppCache(t *testing.T) {
 }
 
 func TestAppCacheDisabled(t *testing.T) {
+	t.Parallel()
 	store, err := memory.New(testApp())
 	if err != nil {
 		t.Fatal(err)

@@ -4,17 +4,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"github.com/sockudo-go/sockudo/internal/auth"
+	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
 // These helpers let a host write its channel authorization and user
 // authentication endpoints (pusher-js's channelAuthorization and
 // userAuthentication) in Go, with no other SDK. Each returns the JSON body
 // the endpoint sends back to the client.
-
-var socketIDRE = regexp.MustCompile(`^\d+\.\d+$`)
 
 // AuthorizeChannel signs a private or private-encrypted channel
 // subscription for socketID: {"auth":"key:signature"}.
@@ -96,7 +94,7 @@ func AuthenticateUser(key, secret, socketID string, u User) ([]byte, error) {
 }
 
 func checkSocketID(id string) error {
-	if !socketIDRE.MatchString(id) {
+	if !protocol.ValidSocketID(id) {
 		return fmt.Errorf("sockudo: invalid socket id %q", id)
 	}
 	return nil

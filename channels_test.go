@@ -11,6 +11,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/internal/auth"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
 
@@ -22,6 +23,7 @@ func trigger(t *testing.T, s *testServer, name, data string, channels ...string)
 }
 
 func TestPublicSubscribeAndPublish(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	a, b := s.dial(t, testKey), s.dial(t, testKey)
 	f := a.SubscribeOK(t, testKey, testSecret, "news", "")
@@ -42,7 +44,7 @@ func TestPublicSubscribeAndPublish(t *testing.T) {
 	a.SendJSON(t, map[string]any{"event": "pusher:unsubscribe", "data": map[string]string{"channel": "news"}})
 	b.Send(t, `{"event":"pusher:ping","data":{}}`)
 	b.Expect(t, "pusher:pong")
-	waitFor(t, func() bool {
+	testenv.Eventually(t, wstest.Timeout, "the unsubscribe to apply", func() bool {
 		ch, _ := s.Channel(context.Background(), testID, "news")
 		return ch.SubscriptionCount == 1
 	})
@@ -52,6 +54,7 @@ func TestPublicSubscribeAndPublish(t *testing.T) {
 }
 
 func TestPrivateChannelAuth(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	c := s.dial(t, testKey)
 	c.SubscribeOK(t, testKey, testSecret, "private-room", "")
@@ -93,6 +96,7 @@ func presenceData(id, name string) string {
 }
 
 func TestPresenceMembersOncePerUser(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	const ch = "presence-room"
 	alice := s.dial(t, testKey)
@@ -148,6 +152,7 @@ func TestPresenceMembersOncePerUser(t *testing.T) {
 }
 
 func TestPresenceNumericUserIDAndLimits(t *testing.T) {
+	t.Parallel()
 	app := testApp()
 	app.MaxPresenceMembersPerChannel = 2
 	app.MaxPresenceMemberSizeInKB = 1
@@ -179,6 +184,7 @@ func TestPresenceNumericUserIDAndLimits(t *testing.T) {
 }
 
 func TestClientEvents(t *testing.T) {
+	t.Parallel()
 	noClient := testApp()
 	noClient.ID, noClient.Key, noClient.EnableClientMessages = "quiet", "quiet-key", false
 	s := newTestServer(t, sockudo.WithApps(testApp(), noClient))
@@ -236,6 +242,7 @@ func TestClientEvents(t *testing.T) {
 }
 
 func TestClientEventRateLimit(t *testing.T) {
+	t.Parallel()
 	app := testApp()
 	app.MaxClientEventsPerSecond = 3
 	s := newTestServer(t, sockudo.WithApps(app))
@@ -259,6 +266,7 @@ func TestClientEventRateLimit(t *testing.T) {
 }
 
 func TestChannelNameRules(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	c := s.dial(t, testKey)
 	for _, ok := range []string{"a-b_c=d@e,f.g;h", strings.Repeat("x", 200)} {
@@ -273,6 +281,7 @@ func TestChannelNameRules(t *testing.T) {
 }
 
 func TestConcurrentFanOut(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	const clients, events = 20, 50
 	cs := make([]*wstest.Client, clients)
@@ -297,16 +306,5 @@ func TestConcurrentFanOut(t *testing.T) {
 			f := c.Expect(t, "e")
 			seen[f.DataString(t)] = true
 		}
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wstest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

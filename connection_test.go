@@ -17,6 +17,7 @@ import (
 )
 
 func TestHandshake(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithActivityTimeout(42*time.Second))
 	c := s.dial(t, testKey)
 	if !regexp.MustCompile(`^\d+\.\d+$`).MatchString(c.SocketID) {
@@ -50,6 +51,7 @@ func expectRejected(t *testing.T, base, key string, opts *wstest.Options, code i
 }
 
 func TestConnectRejections(t *testing.T) {
+	t.Parallel()
 	disabled := testApp()
 	disabled.ID, disabled.Key, disabled.Enabled = "off", "off-key", false
 	quota := testApp()
@@ -82,6 +84,7 @@ func TestConnectRejections(t *testing.T) {
 }
 
 func TestStrictProtocol(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithStrictProtocol())
 	expectRejected(t, s.ws, testKey, &wstest.Options{Query: "?client=js"}, 4008)
 }
@@ -97,6 +100,7 @@ func (failingManager) FindByKey(context.Context, string) (*appmanager.App, error
 }
 
 func TestAppManagerOutageIsRetryable(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithAppManager(failingManager{}))
 	c := wstest.Dial(t, s.ws, testKey, &wstest.Options{NoHandshake: true})
 	code, _ := c.ExpectError(t)
@@ -107,6 +111,7 @@ func TestAppManagerOutageIsRetryable(t *testing.T) {
 }
 
 func TestPingPong(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	c := s.dial(t, testKey)
 	c.Send(t, `{"event":"pusher:ping","data":{}}`)
@@ -117,6 +122,7 @@ func TestPingPong(t *testing.T) {
 }
 
 func TestServerPingsIdleClientAndClosesWithoutPong(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()),
 		sockudo.WithActivityTimeout(time.Second), sockudo.WithPongTimeout(500*time.Millisecond))
 	answering := s.dial(t, testKey)
@@ -136,6 +142,7 @@ func TestServerPingsIdleClientAndClosesWithoutPong(t *testing.T) {
 }
 
 func TestMalformedAndUnknownFramesKeepTheConnection(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithMaxMessageSize(2048))
 	c := s.dial(t, testKey)
 	for _, raw := range []string{
@@ -158,6 +165,7 @@ func TestMalformedAndUnknownFramesKeepTheConnection(t *testing.T) {
 }
 
 func TestShutdownClosesWith4200(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	c := s.dial(t, testKey)
 	c.SubscribeOK(t, testKey, testSecret, "news", "")
@@ -197,6 +205,7 @@ func TestShutdownClosesWith4200(t *testing.T) {
 // the 4100 close frame (its buffers are full), so what is checked is that
 // the server lets go of it instead of queueing without bound.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithOutboundQueue(4))
 	// A raw connection that never reads: its TCP buffers fill, then its
 	// queue, and the server must close it rather than grow memory.
@@ -240,6 +249,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 }
 
 func TestHealthReportsBackendOutage(t *testing.T) {
+	t.Parallel()
 	ok := newTestServer(t, sockudo.WithApps(testApp()))
 	if resp, body := getStatus(t, ok.http.URL+"/up", nil); resp.StatusCode != 200 || body != "OK\n" {
 		t.Fatalf("/up = %d %q", resp.StatusCode, body)
@@ -252,6 +262,7 @@ func TestHealthReportsBackendOutage(t *testing.T) {
 }
 
 func TestDropMessagesPolicyKeepsTheSocket(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithOutboundQueue(4), sockudo.WithSlowConsumerPolicy(sockudo.DropMessages))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

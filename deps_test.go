@@ -10,6 +10,7 @@ import (
 // package and everything it imports may use only the standard library,
 // coder/websocket, golang-lru/v2 and x/time.
 func TestCoreDependencies(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}

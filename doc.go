@@ -35,6 +35,12 @@
 // TerminateUserConnections do what the HTTP API does, through the same
 // code path, without HTTP.
 //
+// # Mounting
+//
+// A Server is an http.Handler for /app/{key} (WebSocket), /apps/... (HTTP
+// API) and /up (health). WebSocketHandler, APIHandler and HealthHandler
+// serve each alone, so a host can put the API on an internal listener.
+//
 // # Backends
 //
 // Apps come from an appmanager.Manager (memory, PostgreSQL, MySQL,
@@ -55,8 +61,10 @@
 // # Errors
 //
 // New returns errors wrapping ErrInvalidOption that name the option. The
-// Go API returns ErrAppNotFound, ErrServerClosed, or an *APIError carrying
-// the HTTP status the same HTTP request gets. Connection-level errors go
+// Go API returns ErrAppNotFound (which matches appmanager.ErrNotFound),
+// ErrServerClosed, or an *APIError carrying the HTTP status and error code
+// the same HTTP request gets. Every HTTP API answer other than 200 has one
+// JSON shape: {"error":"...","code":"limit_exceeded","status":400}. Connection-level errors go
 // to the client as pusher:error messages and close codes, as the Pusher
 // protocol defines.
 //

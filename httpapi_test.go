@@ -25,6 +25,7 @@ import (
 // official Go server SDK (github.com/pusher/pusher-http-go/v5 v5.1.1) and
 // checks what WebSocket clients receive.
 func TestHTTPAPIWithPusherHTTPGo(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	client := pusher.Client{
 		AppID: testID, Key: testKey, Secret: testSecret,
@@ -192,6 +193,7 @@ func signedRequestAs(t *testing.T, s *testServer, key, secret, method, path stri
 }
 
 func TestHTTPAPIRejections(t *testing.T) {
+	t.Parallel()
 	disabled := testApp()
 	disabled.ID, disabled.Key, disabled.Enabled = "off", "off-key", false
 	s := newTestServer(t, sockudo.WithApps(testApp(), disabled))
@@ -222,6 +224,7 @@ func TestHTTPAPIRejections(t *testing.T) {
 }
 
 func TestTriggerBatchRules(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	ctx := context.Background()
 	c := s.dial(t, testKey)
@@ -237,16 +240,17 @@ func TestTriggerBatchRules(t *testing.T) {
 	for i := range tooMany {
 		tooMany[i] = sockudo.Event{Name: "e", Channels: []string{"a"}}
 	}
-	if err := s.TriggerBatch(ctx, testID, tooMany); !errors.As(err, &apiErr) || apiErr.Status != 400 {
-		t.Fatalf("11 events: %v", err)
+	if err := s.TriggerBatch(ctx, testID, tooMany); !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != "limit_exceeded" {
+		t.Fatalf("11 events: %v, want a 400 limit_exceeded", err)
 	}
 	twoChannels := []sockudo.Event{{Name: "e", Channels: []string{"a", "b"}}}
 	if err := s.TriggerBatch(ctx, testID, twoChannels); !errors.As(err, &apiErr) || apiErr.Status != 400 {
 		t.Fatalf("two channels in a batched event: %v", err)
 	}
 	bad := []sockudo.Event{{Name: "fine", Channels: []string{"a"}}, {Name: "e", Channels: []string{"bad name"}}}
-	if err := s.TriggerBatch(ctx, testID, bad); !errors.As(err, &apiErr) || apiErr.Status != 400 {
-		t.Fatalf("bad channel: %v", err)
+	if err := s.TriggerBatch(ctx, testID, bad); !errors.As(err, &apiErr) || apiErr.Status != 400 ||
+		apiErr.Code != "invalid_input" || !strings.HasPrefix(apiErr.Message, "batch[1]: ") {
+		t.Fatalf("bad channel: %v, want a 400 invalid_input naming batch[1]", err)
 	}
 	c.ExpectNone(t, "fine", 200*time.Millisecond) // nothing published when one item is invalid
 }

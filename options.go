@@ -70,8 +70,6 @@ type config struct {
 	limiterFailClosed bool
 	apiLimit          *RateLimit
 	wsLimit           *RateLimit
-
-	now func() time.Time
 }
 
 func defaultConfig() config {
@@ -89,7 +87,6 @@ func defaultConfig() config {
 		cacheTTL:        30 * time.Minute,
 		webhookDelay:    3 * time.Second,
 		webhookRetryFor: 5 * time.Minute,
-		now:             time.Now,
 	}
 }
 
@@ -130,6 +127,9 @@ func (c *config) validate() error {
 		return invalidOption("WithWebhookRetry", "%s is not positive", c.webhookRetryFor)
 	case c.webhookBatch < 0 || c.webhookBatchSize < 0 || (c.webhookBatch > 0) != (c.webhookBatchSize > 0):
 		return invalidOption("WithWebhookBatching", "duration %s and size %d must both be positive", c.webhookBatch, c.webhookBatchSize)
+	}
+	if _, ok := c.limiter.(*ratelimit.Guard); ok {
+		return invalidOption("WithRateLimiter", "pass the driver, not a *ratelimit.Guard: the server guards it and WithRateLimiterFailClosed sets the failure policy")
 	}
 	for name, l := range map[string]*RateLimit{"WithAPIRateLimit": c.apiLimit, "WithConnectionRateLimit": c.wsLimit} {
 		if l != nil && (l.Max < 1 || l.Window <= 0 || l.TrustHops < 0) {
@@ -241,13 +241,15 @@ func WithWebhookDelay(d time.Duration) Option { return func(c *config) { c.webho
 func WithWebhookRetry(d time.Duration) Option { return func(c *config) { c.webhookRetryFor = d } }
 
 // WithRateLimiter sets the limiter behind every rate limit (default: in
-// memory). Share a Redis limiter so limits hold across servers.
+// memory). Share a Redis limiter so limits hold across servers. The server
+// wraps it in a ratelimit.Guard whose failure policy WithRateLimiterFailClosed
+// sets; passing a *ratelimit.Guard here is an error, so the policy is set
+// in one place.
 func WithRateLimiter(l ratelimit.Limiter) Option { return func(c *config) { c.limiter = l } }
 
 // WithRateLimiterFailClosed denies requests while the rate limiter is
 // unavailable. By default they are allowed (fail open); either way the
-// failure is logged and counted. It is ignored when WithRateLimiter is
-// given a *ratelimit.Guard, whose own policy applies.
+// failure is logged and counted (Stats().RateLimiter).
 func WithRateLimiterFailClosed() Option {
 	return func(c *config) { c.limiterFailClosed = true }
 }

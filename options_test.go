@@ -14,6 +14,7 @@ import (
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	m, _ := memory.New()
 	tests := []struct {
 		option string
@@ -52,6 +53,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestSigningHelpers(t *testing.T) {
+	t.Parallel()
 	const key, secret, socket = "278d425bdf160c739803", "7ad3773142a6692b25b8", "1234.1234"
 	var got map[string]string
 	body, err := sockudo.AuthorizePresenceChannel(key, secret, socket, "presence-foobar",

@@ -23,6 +23,7 @@ import (
 // retryable answers (WebSocket 41xx, HTTP 503), never "app not found", and
 // service resumes when the database returns, without a restart.
 func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.Lookup(t, "SOCKUDO_TEST_POSTGRES_DSN")
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {

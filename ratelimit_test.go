@@ -35,6 +35,7 @@ func getStatus(t *testing.T, url string, header http.Header) (*http.Response, st
 }
 
 func TestAPIRateLimit(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()),
 		sockudo.WithAPIRateLimit(sockudo.RateLimit{Max: 3, Window: time.Minute}))
 	url := s.http.URL + "/apps/" + testID + "/channels"
@@ -63,6 +64,7 @@ func TestAPIRateLimit(t *testing.T) {
 }
 
 func TestForwardedForTrust(t *testing.T) {
+	t.Parallel()
 	for _, hops := range []int{0, 1} {
 		t.Run("hops="+strconv.Itoa(hops), func(t *testing.T) {
 			s := newTestServer(t, sockudo.WithApps(testApp()),
@@ -86,6 +88,7 @@ func TestForwardedForTrust(t *testing.T) {
 }
 
 func TestConnectionRateLimit(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()),
 		sockudo.WithConnectionRateLimit(sockudo.RateLimit{Max: 2, Window: time.Minute}))
 	s.dial(t, testKey)
@@ -99,6 +102,7 @@ func TestConnectionRateLimit(t *testing.T) {
 }
 
 func TestAppBudgets(t *testing.T) {
+	t.Parallel()
 	app := testApp()
 	app.MaxBackendEventsPerSecond = 2
 	app.MaxReadRequestsPerSecond = 1
@@ -125,6 +129,7 @@ func TestAppBudgets(t *testing.T) {
 // TestSharedRedisLimit runs two servers on one Redis: their API limit is
 // one global budget.
 func TestSharedRedisLimit(t *testing.T) {
+	t.Parallel()
 	url := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL")
 	prefix := "sockudo_test_rl:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	var servers []*testServer
@@ -151,6 +156,7 @@ func TestSharedRedisLimit(t *testing.T) {
 // TestRateLimiterOutage cuts the limiter's Redis: requests are allowed
 // (fail open) or refused (fail closed), and the failures are counted.
 func TestRateLimiterOutage(t *testing.T) {
+	t.Parallel()
 	url := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL")
 	for _, failClosed := range []bool{false, true} {
 		t.Run("fail closed="+strconv.FormatBool(failClosed), func(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
 	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/hub"
-	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
@@ -34,8 +34,10 @@ type Server struct {
 	cache    cache.Cache
 	appCache *appcache.Cache
 	api      http.Handler
-	limiter  ratelimit.Limiter
+	limiter  *ratelimit.Guard
 	wsRule   *ratelimithttp.Rule
+
+	health healthVerdict
 
 	closed   atomic.Bool
 	stopOnce sync.Once
@@ -82,11 +84,7 @@ func (s *Server) init() error {
 		}
 		limiter = l
 	}
-	if g, ok := limiter.(*ratelimit.Guard); ok {
-		s.limiter = g // the host chose its failure policy
-	} else {
-		s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
-	}
+	s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
 
 	hc := hub.Config{
 		Logger:          s.log,
@@ -99,7 +97,6 @@ func (s *Server) init() error {
 		MaxConnections:  cfg.maxConnections,
 		CacheTTL:        cfg.cacheTTL,
 		Limiter:         s.limiter,
-		Now:             cfg.now,
 	}
 	if err := s.initCache(&hc); err != nil {
 		return err
@@ -115,38 +112,19 @@ func (s *Server) init() error {
 	return s.initAPI()
 }
 
-// ServeHTTP routes a request to the WebSocket endpoint, the HTTP API or
-// the health check.
+// ServeHTTP routes a request to the WebSocket endpoint (/app/{key}), the
+// HTTP API (/apps/...) or the health check (/up), under the path prefix
+// if one is set. A host that wants them on different listeners mounts
+// WebSocketHandler, APIHandler and HealthHandler instead.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	if p := s.cfg.pathPrefix; p != "" {
-		rest, ok := strings.CutPrefix(path, p)
-		if !ok || (rest != "" && rest[0] != '/') {
-			http.NotFound(w, r)
-			return
-		}
-		path = rest
-	}
+	path, ok := s.trimPrefix(r.URL.Path)
 	switch {
+	case !ok:
+		http.NotFound(w, r)
 	case strings.HasPrefix(path, "/app/"):
-		key := strings.TrimPrefix(path, "/app/")
-		if key == "" || strings.Contains(key, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		s.serveWS(w, r, key)
+		s.serveWS(w, r, path)
 	case strings.HasPrefix(path, "/apps/"):
-		if s.closed.Load() {
-			writeJSONError(w, http.StatusServiceUnavailable, "server is shutting down")
-			return
-		}
-		r2 := r
-		if path != r.URL.Path {
-			r2 = r.Clone(r.Context())
-			r2.URL.Path = path
-			r2.URL.RawPath = ""
-		}
-		s.api.ServeHTTP(w, r2)
+		s.serveAPI(w, r, path)
 	case path == "/up":
 		s.serveHealth(w, r)
 	default:
@@ -154,7 +132,74 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, key string) {
+// WebSocketHandler returns the handler of the WebSocket endpoint alone:
+// it serves /app/{key} (under the path prefix, if set) and answers 404 to
+// any other path.
+func (s *Server) WebSocketHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := s.trimPrefix(r.URL.Path)
+		if !ok || !strings.HasPrefix(path, "/app/") {
+			http.NotFound(w, r)
+			return
+		}
+		s.serveWS(w, r, path)
+	})
+}
+
+// APIHandler returns the handler of the HTTP API alone: it serves
+// /apps/... (under the path prefix, if set), so a host can put the API on
+// an internal listener and the WebSocket endpoint on a public one.
+func (s *Server) APIHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := s.trimPrefix(r.URL.Path)
+		if !ok || !strings.HasPrefix(path, "/apps/") {
+			apierr.Write(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "no API endpoint at %q", r.URL.Path))
+			return
+		}
+		s.serveAPI(w, r, path)
+	})
+}
+
+// HealthHandler returns the health check alone. It answers any path it is
+// mounted at: 200 OK, or 503 with DRAINING during shutdown or ERROR when
+// a backend does not answer.
+func (s *Server) HealthHandler() http.Handler { return http.HandlerFunc(s.serveHealth) }
+
+// trimPrefix removes the configured path prefix from path, reporting
+// false when path is not under it.
+func (s *Server) trimPrefix(path string) (string, bool) {
+	p := s.cfg.pathPrefix
+	if p == "" {
+		return path, true
+	}
+	rest, ok := strings.CutPrefix(path, p)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}
+
+// serveAPI serves the HTTP API at path, r's path without the prefix.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
+	if s.closed.Load() {
+		apierr.Write(w, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "server is shutting down"))
+		return
+	}
+	if path != r.URL.Path {
+		r = r.Clone(r.Context())
+		r.URL.Path = path
+		r.URL.RawPath = ""
+	}
+	s.api.ServeHTTP(w, r)
+}
+
+// serveWS serves the WebSocket endpoint at path, /app/{key}.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, path string) {
+	key := strings.TrimPrefix(path, "/app/")
+	if key == "" || strings.Contains(key, "/") {
+		http.NotFound(w, r)
+		return
+	}
 	if !s.allowConnection(w, r) {
 		return
 	}
@@ -164,15 +209,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, key string) {
 	})
 }
 
-// serveHealth answers /up: OK, DRAINING during shutdown, or ERROR when
-// the app store or the cache does not answer, so a load balancer can take
-// the server out of rotation.
+// serveHealth answers the health check: OK, DRAINING during shutdown, or
+// ERROR when the app store or the cache does not answer, so a load
+// balancer can take the server out of rotation. Only GET and HEAD are
+// answered, from a verdict at most healthTTL old, so a flood of health
+// requests costs the backends one probe per healthTTL.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	status := "OK"
 	if s.closed.Load() {
 		status = "DRAINING"
-	} else if err := s.checkBackends(r.Context()); err != nil {
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "health check failed", slog.Any("error", err))
+	} else if err := s.health.check(r.Context(), s.checkBackends); err != nil {
 		status = "ERROR"
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -180,24 +231,54 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if status != "OK" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	fmt.Fprintln(w, status)
+	if r.Method == http.MethodGet {
+		fmt.Fprintln(w, status)
+	}
+}
+
+// healthTTL is how long a health verdict is reused.
+const healthTTL = 2 * time.Second
+
+// healthVerdict caches the result of the backend probe.
+type healthVerdict struct {
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+// check returns the cached verdict, probing again when it is older than
+// healthTTL. Concurrent callers wait for one probe.
+func (v *healthVerdict) check(ctx context.Context, probe func(context.Context) error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.checked.IsZero() && time.Since(v.checked) < healthTTL {
+		return v.err
+	}
+	// The probe outlives a caller that gives up: its verdict serves the
+	// others.
+	v.err = probe(context.WithoutCancel(ctx))
+	v.checked = time.Now()
+	return v.err
 }
 
 // healthProbe is a key no app or cache entry has.
 const healthProbe = "__sockudo_health_probe__"
 
 // checkBackends asks the app store (bypassing the app cache) and the cache
-// for an absent key: "not found" proves they answer.
+// for an absent key: "not found" proves they answer. A failure is logged.
 func (s *Server) checkBackends(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := s.rawApps.FindByID(ctx, healthProbe); err != nil && !errors.Is(err, appmanager.ErrNotFound) {
-		return fmt.Errorf("app manager: %w", err)
+	var err error
+	if _, e := s.rawApps.FindByID(ctx, healthProbe); e != nil && !errors.Is(e, appmanager.ErrNotFound) {
+		err = fmt.Errorf("app manager: %w", e)
+	} else if _, e := s.cache.Get(ctx, healthProbe); e != nil && !errors.Is(e, cache.ErrNotFound) {
+		err = fmt.Errorf("cache: %w", e)
 	}
-	if _, err := s.cache.Get(ctx, healthProbe); err != nil && !errors.Is(err, cache.ErrNotFound) {
-		return fmt.Errorf("cache: %w", err)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "health check failed", slog.Any("error", err))
 	}
-	return nil
+	return err
 }
 
 // Shutdown stops accepting connections, closes every socket with 4200 (so
@@ -230,12 +311,3 @@ func (s *Server) stopAll(ctx context.Context) error {
 
 // onStop registers background work to stop at Shutdown (in reverse order).
 func (s *Server) onStop(f func(context.Context) error) { s.stop = append(s.stop, f) }
-
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b := []byte(`{"error":`)
-	b = protocol.AppendString(b, msg)
-	b = fmt.Appendf(b, `,"status":%d}`, status)
-	_, _ = w.Write(b)
-}

@@ -1,7 +1,5 @@
 package sockudo
 
-import "github.com/sockudo-go/sockudo/ratelimit"
-
 // Stats is a snapshot of a server's counters and gauges, cheap to take:
 // the server keeps them as atomics and a metrics exporter reads them at
 // scrape time.
@@ -33,9 +31,7 @@ type AppStats struct {
 // Stats returns a snapshot of the server's figures.
 func (s *Server) Stats() Stats {
 	st := Stats{Connections: s.hub.Connections(), Apps: make(map[string]AppStats)}
-	if g, ok := s.limiter.(*ratelimit.Guard); ok {
-		st.RateLimiterErrors = g.Stats().Errors
-	}
+	st.RateLimiterErrors = s.limiter.Stats().Errors
 	for _, id := range s.hub.AppIDs() {
 		a := s.hub.AppStats(id)
 		st.Apps[id] = AppStats{

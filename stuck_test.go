@@ -16,6 +16,7 @@ import (
 // pong timeout: a writer blocked on it must not keep the socket, its
 // subscriptions and its presence alive.
 func TestStuckClientIsClosedByThePongTimeout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts []sockudo.Option

@@ -41,6 +41,7 @@ func signinOK(t *testing.T, c *wstest.Client, userData string) {
 }
 
 func TestSigninAndServerToUser(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	tab1, tab2, other := s.dial(t, testKey), s.dial(t, testKey), s.dial(t, testKey)
 	signinOK(t, tab1, `{"id":"42","user_info":{"name":"A"}}`)
@@ -53,7 +54,7 @@ func TestSigninAndServerToUser(t *testing.T) {
 	if code, _ := other.ExpectError(t); code != 4009 {
 		t.Fatalf("subscribing to another user's channel: code %d", code)
 	}
-	if err := s.SendToUser(context.Background(), testID, "42", "notice", `{"n":1}`); err != nil {
+	if err := s.SendToUser(context.Background(), testID, "42", sockudo.Event{Name: "notice", Data: `{"n":1}`}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*wstest.Client{tab1, tab2} {
@@ -65,6 +66,7 @@ func TestSigninAndServerToUser(t *testing.T) {
 }
 
 func TestSigninRejections(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	c := s.dial(t, testKey)
 	c.SendJSON(t, map[string]any{"event": "pusher:signin", "data": map[string]string{"auth": testKey + ":bad", "user_data": `{"id":"1"}`}})
@@ -85,6 +87,7 @@ func TestSigninRejections(t *testing.T) {
 }
 
 func TestTerminateUserConnections(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	a1, a2, b := s.dial(t, testKey), s.dial(t, testKey), s.dial(t, testKey)
 	signinOK(t, a1, `{"id":"a"}`)
@@ -106,6 +109,7 @@ func TestTerminateUserConnections(t *testing.T) {
 }
 
 func TestUserAuthenticationTimeout(t *testing.T) {
+	t.Parallel()
 	app := testApp()
 	app.EnableUserAuthentication = true
 	s := newTestServer(t, sockudo.WithApps(app), sockudo.WithUserAuthenticationTimeout(300*time.Millisecond))
@@ -141,6 +145,7 @@ func expectWatch(t *testing.T, c *wstest.Client) string {
 }
 
 func TestWatchlist(t *testing.T) {
+	t.Parallel()
 	app := testApp()
 	app.EnableWatchlistEvents = true
 	s := newTestServer(t, sockudo.WithApps(app))
@@ -180,6 +185,7 @@ func TestWatchlist(t *testing.T) {
 }
 
 func TestCacheChannels(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithCacheChannelTTL(time.Minute))
 	c := s.dial(t, testKey)
 	c.SubscribeOK(t, testKey, testSecret, "cache-empty", "")
@@ -200,6 +206,7 @@ func TestCacheChannels(t *testing.T) {
 }
 
 func TestSubscriptionCountEvents(t *testing.T) {
+	t.Parallel()
 	app := testApp()
 	app.EnableSubscriptionCountEvents = true
 	s := newTestServer(t, sockudo.WithApps(app))
@@ -220,6 +227,7 @@ func TestSubscriptionCountEvents(t *testing.T) {
 }
 
 func TestEncryptedChannelPassThrough(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()))
 	c := s.dial(t, testKey)
 	c.SubscribeOK(t, testKey, testSecret, "private-encrypted-vault", "")
@@ -254,6 +262,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func TestCacheChannelTTLExpiry(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	mc := cachememory.New(&cachememory.Options{Clock: clock.Now, CleanupInterval: -1})
 	t.Cleanup(func() { _ = mc.Close() })
@@ -277,6 +286,7 @@ func TestCacheChannelTTLExpiry(t *testing.T) {
 // TestCacheChannelsSharedThroughRedis: two servers on one Redis cache see
 // each other's cached events, as two nodes behind a load balancer must.
 func TestCacheChannelsSharedThroughRedis(t *testing.T) {
+	t.Parallel()
 	url := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL")
 	prefix := "sockudo_test_cache:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	var servers []*testServer
@@ -319,6 +329,7 @@ func (downCache) Delete(context.Context, string) error { return errCacheDown }
 // not a confident "nothing", and /up reports it; subscribers still get an
 // answer (a miss).
 func TestCacheOutage(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, sockudo.WithApps(testApp()), sockudo.WithCache(downCache{}))
 	var apiErr *sockudo.APIError
 	if _, err := s.Channel(context.Background(), testID, "cache-x"); !errors.As(err, &apiErr) || apiErr.Status != 503 {

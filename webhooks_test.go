@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // hookReceiver is a webhook endpoint that verifies every delivery with
@@ -24,14 +25,15 @@ type hookReceiver struct {
 	srv    *httptest.Server
 	client pusher.Client
 
-	mu     sync.Mutex
-	events []pusher.WebhookEvent
-	bodies []string
-	status int // answer; 0 means 200
+	mu       sync.Mutex
+	events   []pusher.WebhookEvent
+	bodies   []string
+	attempts map[string]int // requests per event channel, whatever the answer
+	status   int            // answer; 0 means 200
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{t: t, client: pusher.Client{AppID: testID, Key: testKey, Secret: testSecret}}
+	r := &hookReceiver{t: t, client: pusher.Client{AppID: testID, Key: testKey, Secret: testSecret}, attempts: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		hook, err := r.client.Webhook(req.Header, body)
@@ -42,6 +44,9 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		for _, e := range hook.Events {
+			r.attempts[e.Channel]++
+		}
 		if r.status != 0 {
 			w.WriteHeader(r.status)
 			return
@@ -51,6 +56,13 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// attemptsFor returns how many requests carried an event of channel.
+func (r *hookReceiver) attemptsFor(channel string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.attempts[channel]
 }
 
 func (r *hookReceiver) answer(status int) {
@@ -98,6 +110,7 @@ func hookApp(url string, events ...string) appmanager.App {
 }
 
 func TestWebhooksForChannelTransitions(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL)), sockudo.WithWebhookDelay(100*time.Millisecond))
 	a, b := s.dial(t, testKey), s.dial(t, testKey)
@@ -112,6 +125,7 @@ func TestWebhooksForChannelTransitions(t *testing.T) {
 }
 
 func TestWebhookClientEventAndCacheMiss(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL, "client_event", "cache_miss")))
 	a, b := s.dial(t, testKey), s.dial(t, testKey)
@@ -131,6 +145,7 @@ func TestWebhookClientEventAndCacheMiss(t *testing.T) {
 }
 
 func TestVacateThenReturnWithinDelaySendsNothing(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL)), sockudo.WithWebhookDelay(500*time.Millisecond))
 	a := s.dial(t, testKey)
@@ -145,24 +160,32 @@ func TestVacateThenReturnWithinDelaySendsNothing(t *testing.T) {
 }
 
 func TestWebhookRetryAndNoRetry(t *testing.T) {
+	t.Parallel()
 	r := newHookReceiver(t)
 	s := newTestServer(t, sockudo.WithApps(hookApp(r.srv.URL, "channel_occupied")))
 	r.answer(http.StatusServiceUnavailable)
 	a := s.dial(t, testKey)
 	a.SubscribeOK(t, testKey, testSecret, "down", "")
-	time.Sleep(300 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "a first delivery answered 503", func() bool { return r.attemptsFor("down") >= 1 })
 	r.answer(0) // the receiver is back: the retry gets through
 	r.waitFor("channel_occupied:down")
+	if n := r.attemptsFor("down"); n < 2 {
+		t.Fatalf("channel_occupied:down arrived after %d attempt(s), want a retry after the 503", n)
+	}
 
 	r.answer(http.StatusBadRequest)
 	a.SubscribeOK(t, testKey, testSecret, "rejected", "")
-	time.Sleep(300 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, "a delivery answered 400", func() bool { return r.attemptsFor("rejected") >= 1 })
 	r.answer(0)
-	time.Sleep(1500 * time.Millisecond) // past the first retry's back-off
+	time.Sleep(1500 * time.Millisecond) // past the first retry's back-off: proving no retry takes waiting
+	if n := r.attemptsFor("rejected"); n != 1 {
+		t.Fatalf("a webhook answered 400 was sent %d times, want once (4xx is not retried)", n)
+	}
 	r.waitFor("channel_occupied:down")
 }
 
 func TestWebhookBatching(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var bodies []int
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -180,7 +203,7 @@ func TestWebhookBatching(t *testing.T) {
 	for _, ch := range []string{"a", "b", "c", "d"} {
 		c.SubscribeOK(t, testKey, testSecret, ch, "")
 	}
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) > 0 })
+	testenv.Eventually(t, 5*time.Second, "a webhook request", func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) > 0 })
 	time.Sleep(300 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
@@ -190,6 +213,7 @@ func TestWebhookBatching(t *testing.T) {
 }
 
 func TestSubscriptionCountWebhookOnlyWhenListed(t *testing.T) {
+	t.Parallel()
 	all, listed := newHookReceiver(t), newHookReceiver(t)
 	app := testApp()
 	app.Webhooks = []appmanager.Webhook{{URL: all.srv.URL}, {URL: listed.srv.URL, EventTypes: []string{"subscription_count"}}}

@@ -25,7 +25,6 @@ func (s *Server) cacheApps(m appmanager.Manager) appmanager.Manager {
 	opts := appcache.DefaultOptions()
 	opts.TTL = s.cfg.appCacheTTL
 	opts.NegativeTTL = s.cfg.appCacheNegTTL
-	opts.Now = s.cfg.now
 	s.appCache = appcache.New(m, opts)
 	return s.appCache
 }
@@ -130,7 +129,6 @@ func (s *Server) initAPI() error {
 		Logger:        s.log,
 		MaxBodyBytes:  s.cfg.maxBodyBytes,
 		TimestampSkew: s.cfg.timestampSkew,
-		Now:           s.cfg.now,
 	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)

@@ -26,17 +26,20 @@ func serverOptions(cfg *config.Config, log *slog.Logger) []sockudo.Option {
 	}
 }
 
-// withRootHealth answers health checks at the root (prefix + "/") as well
-// as at /up, as soketi and Sockudo do, so load balancers set up for them
-// keep working. The library itself answers only /up.
-func withRootHealth(prefix string, next http.Handler) http.Handler {
-	root := prefix + "/"
+// handler is the binary's HTTP handler: the server, plus the health check
+// at the root (prefix + "/") as well as at /up, as soketi and Sockudo
+// answer it, so load balancers set up for them keep working. The library
+// itself answers only /up.
+func handler(prefix string, srv *sockudo.Server) http.Handler {
+	// A ServeMux pattern would panic on a prefix holding a wildcard, so
+	// the root is matched by hand.
+	root, health := prefix+"/", srv.HealthHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == root {
-			r = r.Clone(r.Context())
-			r.URL.Path, r.URL.RawPath = prefix+"/up", ""
+			health.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		srv.ServeHTTP(w, r)
 	})
 }
 
@@ -44,7 +47,7 @@ func withRootHealth(prefix string, next http.Handler) http.Handler {
 // shuts down within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-	hs := &http.Server{Addr: addr, Handler: withRootHealth(cfg.PathPrefix, srv), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Addr: addr, Handler: handler(cfg.PathPrefix, srv), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() {
 		var err error

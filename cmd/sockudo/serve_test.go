@@ -17,7 +17,7 @@ func TestRootHealthAlias(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := withRootHealth(prefix, srv)
+		h := handler(prefix, srv)
 		for _, tc := range []struct {
 			handler http.Handler
 			path    string

@@ -18,7 +18,6 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	rediscache "github.com/sockudo-go/sockudo/cache/redis"
 	redisqueue "github.com/sockudo-go/sockudo/queue/redis"
-	"github.com/sockudo-go/sockudo/ratelimit"
 	redislimit "github.com/sockudo-go/sockudo/ratelimit/redis"
 )
 
@@ -88,8 +87,8 @@ func redisOptions(client rueidis.Client, prefix string) (opts []sockudo.Option, 
 	return []sockudo.Option{
 		sockudo.WithCache(c),
 		sockudo.WithQueue(q),
-		// The guard lets requests through while Redis is down, and counts
-		// the failures.
-		sockudo.WithRateLimiter(ratelimit.NewGuard(l, nil)),
+		// While Redis is down the server lets requests through and counts
+		// the failures; WithRateLimiterFailClosed would refuse them.
+		sockudo.WithRateLimiter(l),
 	}, func() { q.Close() }, nil
 }

@@ -22,7 +22,17 @@ const (
 	DefaultMaxEntries = 10000
 	// DefaultLoadTimeout bounds one backend lookup.
 	DefaultLoadTimeout = 10 * time.Second
+	// DefaultMaxNegativeEntries bounds each index of unknown ids and keys.
+	DefaultMaxNegativeEntries = 1000
+	// DefaultMaxConcurrentLoads bounds the backend lookups under way.
+	DefaultMaxConcurrentLoads = 64
 )
+
+// ErrOverloaded is returned when a lookup would start while
+// MaxConcurrentLoads lookups are already under way: a flood of unknown
+// keys must not queue unbounded work on the app store. Callers answer it as
+// "unavailable, retry later".
+var ErrOverloaded = errors.New("appcache: too many app lookups under way")
 
 // Options configures a Cache. The zero value caches nothing; start from
 // DefaultOptions.
@@ -41,18 +51,26 @@ type Options struct {
 	// callers; each caller still stops waiting when its own context ends.
 	// Zero means DefaultLoadTimeout.
 	LoadTimeout time.Duration
-	// Now is the clock; nil means time.Now. Tests inject a fake one.
-	Now func() time.Time
+	// MaxNegativeEntries bounds each index of remembered unknown ids and
+	// keys. They are kept apart from the apps, so a flood of unknown keys
+	// cannot evict a real app. Zero means DefaultMaxNegativeEntries.
+	MaxNegativeEntries int
+	// MaxConcurrentLoads bounds the backend lookups under way at once
+	// (lookups joined by concurrent callers count once); beyond it a new
+	// lookup fails with ErrOverloaded. Zero means DefaultMaxConcurrentLoads.
+	MaxConcurrentLoads int
 }
 
 // DefaultOptions returns Sockudo's defaults: TTL 300 s, NegativeTTL 5 s,
-// DefaultMaxEntries and DefaultLoadTimeout.
+// and the Default bounds above.
 func DefaultOptions() Options {
-	return Options{TTL: DefaultTTL, NegativeTTL: DefaultNegativeTTL, MaxEntries: DefaultMaxEntries, LoadTimeout: DefaultLoadTimeout}
+	return Options{TTL: DefaultTTL, NegativeTTL: DefaultNegativeTTL, MaxEntries: DefaultMaxEntries,
+		LoadTimeout: DefaultLoadTimeout, MaxNegativeEntries: DefaultMaxNegativeEntries, MaxConcurrentLoads: DefaultMaxConcurrentLoads}
 }
 
 // entry is one cached answer: an app (stored under its id and its key, the
-// same *entry in both indexes) or, with app nil, an ErrNotFound error.
+// same *entry in both indexes) or, with app nil and in the negative
+// indexes, an ErrNotFound error.
 type entry struct {
 	app     *appmanager.App
 	err     error
@@ -80,10 +98,14 @@ type Cache struct {
 
 	byID  *lru.Cache[string, *entry]
 	byKey *lru.Cache[string, *entry]
+	// negByID and negByKey remember unknown ids and keys.
+	negByID  *lru.Cache[string, *entry]
+	negByKey *lru.Cache[string, *entry]
 
-	mu    sync.Mutex
-	gen   uint64 // bumped by Invalidate and Purge: older loads are not stored
-	calls map[callKey]*call
+	mu      sync.Mutex
+	gen     uint64 // bumped by Invalidate and Purge: older loads are not stored
+	calls   map[callKey]*call
+	loading int // loads under way, at most MaxConcurrentLoads
 
 	// testHookWait, when set by a test, is called by every caller that
 	// joins a lookup already under way.
@@ -100,10 +122,15 @@ func New(m appmanager.Manager, opts Options) *Cache {
 	if opts.LoadTimeout <= 0 {
 		opts.LoadTimeout = DefaultLoadTimeout
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.MaxNegativeEntries <= 0 {
+		opts.MaxNegativeEntries = DefaultMaxNegativeEntries
+	}
+	if opts.MaxConcurrentLoads <= 0 {
+		opts.MaxConcurrentLoads = DefaultMaxConcurrentLoads
 	}
 	c := &Cache{m: m, opts: opts, calls: make(map[callKey]*call)}
+	c.negByID, _ = lru.New[string, *entry](opts.MaxNegativeEntries)
+	c.negByKey, _ = lru.New[string, *entry](opts.MaxNegativeEntries)
 	// An app lives in both indexes; when one index drops it, so does the
 	// other, so that Invalidate(id) always finds the key.
 	c.byID, _ = lru.NewWithEvict(opts.MaxEntries, func(_ string, e *entry) {
@@ -145,6 +172,25 @@ func (c *Cache) index(k callKey) *lru.Cache[string, *entry] {
 	return c.byID
 }
 
+func (c *Cache) negIndex(k callKey) *lru.Cache[string, *entry] {
+	if k.byKey {
+		return c.negByKey
+	}
+	return c.negByID
+}
+
+// cached returns a live cached answer for k.
+func (c *Cache) cached(k callKey) (*entry, bool) {
+	now := time.Now()
+	if e, ok := c.index(k).Get(k.v); ok && now.Before(e.expires) {
+		return e, true
+	}
+	if e, ok := c.negIndex(k).Get(k.v); ok && now.Before(e.expires) {
+		return e, true
+	}
+	return nil, false
+}
+
 func (c *Cache) fetch(ctx context.Context, k callKey) (*appmanager.App, error) {
 	if k.byKey {
 		return c.m.FindByKey(ctx, k.v)
@@ -159,13 +205,18 @@ func (c *Cache) find(ctx context.Context, k callKey) (*appmanager.App, error) {
 	if c.opts.TTL <= 0 {
 		return c.fetch(ctx, k)
 	}
-	if e, ok := c.index(k).Get(k.v); ok && c.opts.Now().Before(e.expires) {
+	if e, ok := c.cached(k); ok {
 		return e.app, e.err
 	}
 
 	c.mu.Lock()
 	cl, ok := c.calls[k]
 	if !ok {
+		if c.loading >= c.opts.MaxConcurrentLoads {
+			c.mu.Unlock()
+			return nil, ErrOverloaded
+		}
+		c.loading++
 		cl = &call{done: make(chan struct{})}
 		c.calls[k] = cl
 		go c.load(context.WithoutCancel(ctx), k, cl, c.gen)
@@ -192,16 +243,17 @@ func (c *Cache) load(ctx context.Context, k callKey, cl *call, gen uint64) {
 	cl.app, cl.err = app, err
 
 	c.mu.Lock()
+	c.loading--
 	if c.calls[k] == cl {
 		delete(c.calls, k)
 	}
 	if gen == c.gen {
-		now := c.opts.Now()
+		now := time.Now()
 		switch {
 		case err == nil && app != nil:
 			c.storeApp(app, now.Add(c.opts.TTL))
 		case errors.Is(err, appmanager.ErrNotFound) && c.opts.NegativeTTL > 0:
-			c.index(k).Add(k.v, &entry{err: err, expires: now.Add(c.opts.NegativeTTL)})
+			c.negIndex(k).Add(k.v, &entry{err: err, expires: now.Add(c.opts.NegativeTTL)})
 		}
 	}
 	c.mu.Unlock()
@@ -219,6 +271,8 @@ func (c *Cache) storeApp(app *appmanager.App, expires time.Time) {
 	}
 	c.byID.Add(app.ID, e)
 	c.byKey.Add(app.Key, e)
+	c.negByID.Remove(app.ID)
+	c.negByKey.Remove(app.Key)
 }
 
 // Invalidate forgets the app with the id, under its id and its key, and any
@@ -230,6 +284,7 @@ func (c *Cache) Invalidate(id string) {
 	defer c.mu.Unlock()
 	c.gen++
 	clear(c.calls)
+	c.negByID.Remove(id)
 	if e, ok := c.byID.Peek(id); ok {
 		c.byID.Remove(id) // the eviction callback removes the key entry
 		if e.app != nil {
@@ -246,8 +301,12 @@ func (c *Cache) Purge() {
 	clear(c.calls)
 	c.byID.Purge()
 	c.byKey.Purge()
+	c.negByID.Purge()
+	c.negByKey.Purge()
 }
 
 // Len returns the number of entries in the by-id and by-key indexes
-// together (an app counts twice).
-func (c *Cache) Len() int { return c.byID.Len() + c.byKey.Len() }
+// together (an app counts twice), unknown ids and keys included.
+func (c *Cache) Len() int {
+	return c.byID.Len() + c.byKey.Len() + c.negByID.Len() + c.negByKey.Len()
+}

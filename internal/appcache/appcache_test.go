@@ -7,11 +7,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/appmanagertest"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // backend is a Manager over a memory Manager that counts lookups and can
@@ -61,34 +63,11 @@ func (b *backend) FindByKey(ctx context.Context, key string) (*appmanager.App, e
 	return b.Manager.FindByKey(ctx, key)
 }
 
-// clock is a fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func app(id string) appmanager.App {
 	return appmanager.App{ID: id, Key: "key-" + id, Secret: "s", Enabled: true}
 }
 
-func newCache(b appmanager.Manager) (*Cache, *clock) {
-	clk := &clock{now: time.Unix(1000, 0)}
-	opts := DefaultOptions()
-	opts.Now = clk.Now
-	return New(b, opts), clk
-}
+func newCache(b appmanager.Manager) *Cache { return New(b, DefaultOptions()) }
 
 func mustFind(t *testing.T, find func(context.Context, string) (*appmanager.App, error), v, wantID string) *appmanager.App {
 	t.Helper()
@@ -105,7 +84,7 @@ func mustFind(t *testing.T, find func(context.Context, string) (*appmanager.App,
 func TestConformance(t *testing.T) {
 	appmanagertest.Run(t, appmanagertest.Harness{
 		New: func(t *testing.T) appmanager.Manager {
-			c, _ := newCache(newBackend(t))
+			c := newCache(newBackend(t))
 			return c
 		},
 		Seed: func(t *testing.T, m appmanager.Manager, apps ...appmanager.App) {
@@ -121,27 +100,30 @@ func TestConformance(t *testing.T) {
 }
 
 func TestHitsServedFromMemoryUnderIDAndKey(t *testing.T) {
-	b := newBackend(t, app("a"))
-	c, clk := newCache(b)
-	first := mustFind(t, c.FindByID, "a", "a")
-	second := mustFind(t, c.FindByID, "a", "a")
-	third := mustFind(t, c.FindByKey, "key-a", "a")
-	if n := b.calls.Load(); n != 1 {
-		t.Fatalf("backend lookups = %d; want 1 (the app is cached under its id and key)", n)
-	}
-	if first != second || first != third {
-		t.Fatal("hits should return the shared cached *App")
-	}
-	clk.Advance(DefaultTTL - time.Second)
-	mustFind(t, c.FindByKey, "key-a", "a")
-	if n := b.calls.Load(); n != 1 {
-		t.Fatalf("backend lookups before the TTL = %d; want 1", n)
-	}
-	clk.Advance(time.Second)
-	mustFind(t, c.FindByKey, "key-a", "a")
-	if n := b.calls.Load(); n != 2 {
-		t.Fatalf("backend lookups after the TTL = %d; want 2", n)
-	}
+	// The TTLs pass on the bubble's fake clock.
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(t, app("a"))
+		c := newCache(b)
+		first := mustFind(t, c.FindByID, "a", "a")
+		second := mustFind(t, c.FindByID, "a", "a")
+		third := mustFind(t, c.FindByKey, "key-a", "a")
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend lookups = %d; want 1 (the app is cached under its id and key)", n)
+		}
+		if first != second || first != third {
+			t.Fatal("hits should return the shared cached *App")
+		}
+		time.Sleep(DefaultTTL - time.Second)
+		mustFind(t, c.FindByKey, "key-a", "a")
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend lookups before the TTL = %d; want 1", n)
+		}
+		time.Sleep(time.Second)
+		mustFind(t, c.FindByKey, "key-a", "a")
+		if n := b.calls.Load(); n != 2 {
+			t.Fatalf("backend lookups after the TTL = %d; want 2", n)
+		}
+	})
 }
 
 func TestZeroTTLDisablesCaching(t *testing.T) {
@@ -162,41 +144,44 @@ func TestZeroTTLDisablesCaching(t *testing.T) {
 }
 
 func TestNegativeCaching(t *testing.T) {
-	b := newBackend(t)
-	c, clk := newCache(b)
-	for i := 0; i < 100; i++ {
-		a, err := c.FindByKey(context.Background(), "unknown")
-		if !errors.Is(err, appmanager.ErrNotFound) || a != nil {
-			t.Fatalf("FindByKey(unknown) = %v, %v; want ErrNotFound", a, err)
+	// The TTLs pass on the bubble's fake clock.
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(t)
+		c := newCache(b)
+		for i := 0; i < 100; i++ {
+			a, err := c.FindByKey(context.Background(), "unknown")
+			if !errors.Is(err, appmanager.ErrNotFound) || a != nil {
+				t.Fatalf("FindByKey(unknown) = %v, %v; want ErrNotFound", a, err)
+			}
 		}
-	}
-	if n := b.calls.Load(); n != 1 {
-		t.Fatalf("backend lookups for 100 unknown-key calls = %d; want 1", n)
-	}
-	clk.Advance(DefaultNegativeTTL)
-	if _, err := c.FindByKey(context.Background(), "unknown"); !errors.Is(err, appmanager.ErrNotFound) {
-		t.Fatal(err)
-	}
-	if n := b.calls.Load(); n != 2 {
-		t.Fatalf("backend lookups after NegativeTTL = %d; want 2", n)
-	}
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend lookups for 100 unknown-key calls = %d; want 1", n)
+		}
+		time.Sleep(DefaultNegativeTTL)
+		if _, err := c.FindByKey(context.Background(), "unknown"); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if n := b.calls.Load(); n != 2 {
+			t.Fatalf("backend lookups after NegativeTTL = %d; want 2", n)
+		}
 
-	// NegativeTTL 0 turns it off.
-	b2 := newBackend(t)
-	c2 := New(b2, Options{TTL: time.Minute})
-	for i := 0; i < 3; i++ {
-		_, _ = c2.FindByID(context.Background(), "unknown")
-	}
-	if n := b2.calls.Load(); n != 3 {
-		t.Fatalf("backend lookups without negative caching = %d; want 3", n)
-	}
+		// NegativeTTL 0 turns it off.
+		b2 := newBackend(t)
+		c2 := New(b2, Options{TTL: time.Minute})
+		for i := 0; i < 3; i++ {
+			_, _ = c2.FindByID(context.Background(), "unknown")
+		}
+		if n := b2.calls.Load(); n != 3 {
+			t.Fatalf("backend lookups without negative caching = %d; want 3", n)
+		}
+	})
 }
 
 func TestOtherErrorsAreNotCached(t *testing.T) {
 	b := newBackend(t, app("a"))
 	outage := errors.New("database is down")
 	b.fail.Store(&outage)
-	c, _ := newCache(b)
+	c := newCache(b)
 	for i := 0; i < 3; i++ {
 		if _, err := c.FindByID(context.Background(), "a"); !errors.Is(err, outage) {
 			t.Fatalf("FindByID during an outage = %v; want the backend error", err)
@@ -212,7 +197,7 @@ func TestOtherErrorsAreNotCached(t *testing.T) {
 func TestConcurrentMissesCollapse(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
-	c, _ := newCache(b)
+	c := newCache(b)
 	var joined atomic.Int64
 	c.testHookWait = func() { joined.Add(1) }
 
@@ -232,7 +217,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "every caller to join the lookup", func() bool {
+	testenv.Eventually(t, 5*time.Second, "every caller to join the lookup", func() bool {
 		return b.calls.Load() == 1 && joined.Load() == callers-1
 	})
 	close(b.gate)
@@ -249,7 +234,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 func TestWaiterContextEnds(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
-	c, _ := newCache(b)
+	c := newCache(b)
 	var joined atomic.Int64
 	c.testHookWait = func() { joined.Add(1) }
 
@@ -262,7 +247,7 @@ func TestWaiterContextEnds(t *testing.T) {
 		_, err := c.FindByID(ctx1, "a")
 		res1 <- err
 	}()
-	waitFor(t, "the first lookup to start", func() bool { return b.calls.Load() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the first lookup to start", func() bool { return b.calls.Load() == 1 })
 	res2 := make(chan error, 1)
 	go func() {
 		a, err := c.FindByID(context.Background(), "a")
@@ -271,7 +256,7 @@ func TestWaiterContextEnds(t *testing.T) {
 		}
 		res2 <- err
 	}()
-	waitFor(t, "the second caller to join", func() bool { return joined.Load() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the second caller to join", func() bool { return joined.Load() == 1 })
 	cancel1()
 	if err := <-res1; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller got %v; want context.Canceled", err)
@@ -288,7 +273,7 @@ func TestWaiterContextEnds(t *testing.T) {
 
 func TestCancelledContextOnHit(t *testing.T) {
 	b := newBackend(t, app("a"))
-	c, _ := newCache(b)
+	c := newCache(b)
 	mustFind(t, c.FindByID, "a", "a")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -299,7 +284,7 @@ func TestCancelledContextOnHit(t *testing.T) {
 
 func TestInvalidate(t *testing.T) {
 	b := newBackend(t, app("a"), app("b"))
-	c, _ := newCache(b)
+	c := newCache(b)
 	mustFind(t, c.FindByID, "a", "a")
 	mustFind(t, c.FindByID, "b", "b")
 	if _, err := c.FindByID(context.Background(), "new"); !errors.Is(err, appmanager.ErrNotFound) {
@@ -345,13 +330,13 @@ func TestInvalidate(t *testing.T) {
 func TestInvalidateDuringLoad(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
-	c, _ := newCache(b)
+	c := newCache(b)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_, _ = c.FindByID(context.Background(), "a")
 	}()
-	waitFor(t, "the lookup to start", func() bool { return b.calls.Load() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the lookup to start", func() bool { return b.calls.Load() == 1 })
 	c.Invalidate("a") // the answer under way may be stale: it must not be cached
 	close(b.gate)
 	<-done
@@ -362,20 +347,23 @@ func TestInvalidateDuringLoad(t *testing.T) {
 }
 
 func TestKeyChangeDropsOldKey(t *testing.T) {
-	b := newBackend(t, app("a"))
-	c, clk := newCache(b)
-	mustFind(t, c.FindByKey, "key-a", "a")
-	moved := app("a")
-	moved.Key = "key-moved"
-	if err := b.UpdateApp(context.Background(), moved); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(DefaultTTL)
-	mustFind(t, c.FindByID, "a", "a") // reloads with the new key
-	if _, err := c.FindByKey(context.Background(), "key-a"); !errors.Is(err, appmanager.ErrNotFound) {
-		t.Fatalf("old key after the app moved = %v; want ErrNotFound", err)
-	}
-	mustFind(t, c.FindByKey, "key-moved", "a")
+	// The TTLs pass on the bubble's fake clock.
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(t, app("a"))
+		c := newCache(b)
+		mustFind(t, c.FindByKey, "key-a", "a")
+		moved := app("a")
+		moved.Key = "key-moved"
+		if err := b.UpdateApp(context.Background(), moved); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(DefaultTTL)
+		mustFind(t, c.FindByID, "a", "a") // reloads with the new key
+		if _, err := c.FindByKey(context.Background(), "key-a"); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatalf("old key after the app moved = %v; want ErrNotFound", err)
+		}
+		mustFind(t, c.FindByKey, "key-moved", "a")
+	})
 }
 
 func TestBoundedSize(t *testing.T) {
@@ -406,17 +394,6 @@ func TestBoundedSize(t *testing.T) {
 	mustFind(t, c.FindByKey, "key-9", "9")
 	if b.calls.Load() != calls {
 		t.Fatal("the most recently used app was evicted")
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -458,4 +435,81 @@ func BenchmarkCachedFindByKeyParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// An attacker's stream of unknown keys must not push real apps out.
+func TestUnknownKeysCannotEvictApps(t *testing.T) {
+	var apps []appmanager.App
+	for i := range 5 {
+		apps = append(apps, app(fmt.Sprint(i)))
+	}
+	b := newBackend(t, apps...)
+	opts := DefaultOptions()
+	opts.MaxEntries, opts.MaxNegativeEntries = 10, 50
+	c := New(b, opts)
+	for i := range 5 {
+		mustFind(t, c.FindByKey, fmt.Sprintf("key-%d", i), fmt.Sprint(i))
+	}
+	calls := b.calls.Load()
+	for i := range 10_000 {
+		if _, err := c.FindByKey(context.Background(), fmt.Sprintf("unknown-%d", i)); !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatalf("unknown key %d: %v", i, err)
+		}
+	}
+	unknownCalls := b.calls.Load()
+	if unknownCalls-calls != 10_000 {
+		t.Fatalf("backend lookups for 10000 distinct unknown keys = %d", unknownCalls-calls)
+	}
+	for i := range 5 {
+		mustFind(t, c.FindByKey, fmt.Sprintf("key-%d", i), fmt.Sprint(i))
+		mustFind(t, c.FindByID, fmt.Sprint(i), fmt.Sprint(i))
+	}
+	if n := b.calls.Load() - unknownCalls; n != 0 {
+		t.Fatalf("real apps needed %d backend lookups after the flood, want 0 (evicted)", n)
+	}
+	if n := c.negByKey.Len(); n > 50 {
+		t.Fatalf("%d unknown keys remembered, more than MaxNegativeEntries", n)
+	}
+}
+
+// Lookups under way are bounded; beyond the bound a new one fails at once
+// instead of queuing work on the app store.
+func TestConcurrentLoadsBounded(t *testing.T) {
+	b := newBackend(t, app("a"))
+	b.gate = make(chan struct{})
+	opts := DefaultOptions()
+	opts.MaxConcurrentLoads = 4
+	c := New(b, opts)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := range 4 {
+		wg.Go(func() {
+			_, err := c.FindByKey(context.Background(), fmt.Sprintf("unknown-%d", i))
+			errs <- err
+		})
+	}
+	testenv.Eventually(t, 5*time.Second, "four lookups to reach the store", func() bool { return b.calls.Load() == 4 })
+	// A fifth distinct lookup fails at once; one for a key already loading
+	// joins it and costs nothing.
+	if _, err := c.FindByKey(context.Background(), "unknown-5"); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("fifth concurrent lookup = %v, want ErrOverloaded", err)
+	}
+	joined := make(chan error, 1)
+	go func() { _, err := c.FindByKey(context.Background(), "unknown-0"); joined <- err }()
+	close(b.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, appmanager.ErrNotFound) {
+			t.Fatalf("bounded lookup = %v, want ErrNotFound", err)
+		}
+	}
+	if err := <-joined; !errors.Is(err, appmanager.ErrNotFound) {
+		t.Fatalf("joined lookup = %v", err)
+	}
+	if n := b.calls.Load(); n != 4 {
+		t.Fatalf("store lookups = %d, want 4", n)
+	}
+	// With the loads done, lookups go through again.
+	mustFind(t, c.FindByKey, "key-a", "a")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestAuthFailures(t *testing.T) {
 		{"duplicate parameter", edit(func(q url.Values) { q.Add("AUTH_KEY", testKey) }), 400, "invalid_input", `"auth_key" is given more than once`},
 		{"malformed query", withQuery("auth_key=%zz"), 400, "invalid_input", "malformed query string"},
 		{"newline in path", signed(docCreds, "GET", "/apps/3/channels/a%0Ab", nil, nil), 400, "invalid_input", "the path holds a newline"},
-		{"unknown app", signed(docCreds, "POST", "/apps/9/events", nil, body), 404, "app_not_found", `app "9" not found`},
+		{"unknown app", signed(docCreds, "POST", "/apps/9/events", nil, body), 401, "auth_failed", `auth_key does not belong to app "9"`},
 		{"disabled app", signed(creds{"off-key", "off-secret", testTime}, "POST", "/apps/off/events", nil, body), 403, "forbidden", `app "off" is disabled`},
 		{"disabled app, bad signature", signed(creds{"off-key", "wrong", testTime}, "POST", "/apps/off/events", nil, body), 401, "auth_failed", "invalid auth_signature"},
 	}
@@ -114,6 +115,27 @@ func TestAuthFailures(t *testing.T) {
 				t.Errorf("published %d events on a rejected request", n)
 			}
 		})
+	}
+}
+
+// Without valid credentials an unknown app id gets exactly the answer a
+// known one gets, so ids cannot be enumerated.
+func TestUnknownAndKnownAppIDsAnswerAlike(t *testing.T) {
+	h, _ := newTestHandler(t, nil)
+	guess := creds{"guessed-key", "guessed-secret", testTime}
+	for _, method := range []string{"GET", "POST"} {
+		var bodies []string
+		for _, id := range []string{testAppID, "no-such-app"} {
+			path := "/apps/" + id + "/channels"
+			if method == "POST" {
+				path = "/apps/" + id + "/events"
+			}
+			res := serve(t, h, signed(guess, method, path, nil, []byte(`{}`)))
+			bodies = append(bodies, strconv.Itoa(res.status)+" "+strings.ReplaceAll(res.body, id, "ID"))
+		}
+		if bodies[0] != bodies[1] {
+			t.Errorf("%s: known app answered %s, unknown app %s", method, bodies[0], bodies[1])
+		}
 	}
 }
 
@@ -138,7 +160,7 @@ func TestAppManagerFailure(t *testing.T) {
 	})
 	res := serve(t, h, signed(docCreds, "GET", "/apps/3/channels", nil, nil))
 	wantError(t, res, 503, "service_unavailable", "app manager unavailable")
-	if want := `level=WARN msg="httpapi: app lookup failed" app_id=3 err="connection refused"`; !strings.Contains(logs.String(), want) {
+	if want := `level=WARN msg="httpapi: backend unavailable" app_id=3 path=/apps/3/channels error="connection refused"`; !strings.Contains(logs.String(), want) {
 		t.Errorf("log %q, want %q", logs.String(), want)
 	}
 	if got := res.header.Get("Retry-After"); got == "" {
@@ -153,14 +175,14 @@ func TestTimestampWindow(t *testing.T) {
 		ts   int64
 		ok   bool
 	}{
-		{"600 s old", 0, testTime - 600, true},
-		{"600 s ahead", 0, testTime + 600, true},
-		{"601 s old", 0, testTime - 601, false},
+		{"600 s old", testSkew, testTime - 600, true},
+		{"600 s ahead", testSkew, testTime + 600, true},
+		{"601 s old", testSkew, testTime - 601, false},
 		{"custom skew", 30 * time.Second, testTime - 31, false},
 		{"custom skew within", 30 * time.Second, testTime + 30, true},
 		{"check off", -1, 1, true},
-		{"huge", 0, 1<<63 - 1, false},
-		{"very negative", 0, -1 << 63, false},
+		{"huge", testSkew, 1<<63 - 1, false},
+		{"very negative", testSkew, -1 << 63, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h, _ := newTestHandler(t, func(c *Config) { c.TimestampSkew = tt.skew })
@@ -258,7 +280,9 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{Config{Hub: fh}, "Config.Apps"},
 		{Config{Apps: apps}, "Config.Hub"},
-		{Config{Apps: apps, Hub: fh, MaxBodyBytes: -1}, "Config.MaxBodyBytes"},
+		{Config{Apps: apps, Hub: fh, TimestampSkew: time.Second}, "Config.Logger"},
+		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: -1, TimestampSkew: time.Second}, "Config.MaxBodyBytes"},
+		{Config{Apps: apps, Hub: fh, Logger: slog.Default(), MaxBodyBytes: 1024}, "Config.TimestampSkew"},
 	} {
 		if _, err := New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%+v) error %v, want one naming %s", tt.cfg, err, tt.want)

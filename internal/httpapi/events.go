@@ -4,18 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/hub"
-)
-
-// Defaults of the per-app limits this package enforces itself.
-const (
-	defaultMaxEventChannels = 100
-	defaultMaxBatchSize     = 10
+	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
 // emptyObject is the answer of a publish without info. Never modified.
@@ -68,15 +62,13 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// parsePublish parses and checks the body of POST events for app. It
-// leaves the event limits to Hub.ValidatePublish, except the number of
-// channels.
-func parsePublish(body []byte, app *appmanager.App) (hub.PublishRequest, error) {
+// parsePublish parses and checks the shape of the body of POST events.
+func parsePublish(body []byte) (hub.PublishRequest, error) {
 	var in eventBody
 	if err := decodeJSON(body, &in); err != nil {
 		return hub.PublishRequest{}, err
 	}
-	return in.request(app, false)
+	return in.request(false)
 }
 
 // parseBatch parses and checks the body of POST batch_events for app.
@@ -92,24 +84,26 @@ func parseBatch(body []byte, app *appmanager.App) ([]hub.PublishRequest, error) 
 	if len(items) == 0 {
 		return nil, badRequest("batch is empty")
 	}
-	if lim := limit(app.MaxEventBatchSize, defaultMaxBatchSize); len(items) > lim {
-		return nil, &apiError{http.StatusBadRequest, codeLimitExceeded,
-			fmt.Sprintf("batch has %d events; the limit is %d", len(items), lim)}
+	// The size limit is checked before each item's shape, so an oversized
+	// batch is answered limit_exceeded whatever it holds.
+	if lim := protocol.Limit(app.MaxEventBatchSize, protocol.DefaultMaxBatchSize); len(items) > lim {
+		return nil, apierr.LimitExceeded("batch has %d events; the limit is %d", len(items), lim)
 	}
 	reqs := make([]hub.PublishRequest, len(items))
 	for i := range items {
-		r, err := items[i].request(app, true)
+		r, err := items[i].request(true)
 		if err != nil {
-			return nil, fmt.Errorf("batch[%d]: %w", i, err)
+			return nil, apierr.Prefix(fmt.Sprintf("batch[%d]", i), err)
 		}
 		reqs[i] = r
 	}
 	return reqs, nil
 }
 
-// request checks the shape of e and turns it into a PublishRequest. A
-// batch item names exactly one channel, with "channel".
-func (e *eventBody) request(app *appmanager.App, inBatch bool) (hub.PublishRequest, error) {
+// request checks the shape of e and turns it into a PublishRequest; the
+// hub checks it against the app's limits. A batch item names exactly one
+// channel, with "channel".
+func (e *eventBody) request(inBatch bool) (hub.PublishRequest, error) {
 	req := hub.PublishRequest{Name: e.Name, SocketID: e.SocketID}
 	if e.Name == "" {
 		return req, badRequest("missing name")
@@ -132,13 +126,6 @@ func (e *eventBody) request(app *appmanager.App, inBatch bool) (hub.PublishReque
 		return req, badRequest("missing channel")
 	default:
 		req.Channels = e.Channels
-		if lim := limit(app.MaxEventChannelsAtOnce, defaultMaxEventChannels); len(e.Channels) > lim {
-			return req, &apiError{http.StatusBadRequest, codeLimitExceeded,
-				fmt.Sprintf("event has %d channels; the limit is %d", len(e.Channels), lim)}
-		}
-	}
-	if req.SocketID != "" && !validSocketID(req.SocketID) {
-		return req, badRequest("socket_id %q is not of the form 1234.5678", req.SocketID)
 	}
 	if e.Info != "" {
 		info, err := parseInfo(e.Info, hub.InfoUserCount|hub.InfoSubscriptionCount)
@@ -148,21 +135,6 @@ func (e *eventBody) request(app *appmanager.App, inBatch bool) (hub.PublishReque
 		req.Info = info
 	}
 	return req, nil
-}
-
-// validSocketID reports whether id matches ^\d+\.\d+$.
-func validSocketID(id string) bool {
-	dot := -1
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; {
-		case c >= '0' && c <= '9':
-		case c == '.' && dot < 0:
-			dot = i
-		default:
-			return false
-		}
-	}
-	return dot > 0 && dot < len(id)-1
 }
 
 // parseInfo parses an info parameter and rejects attributes outside
@@ -189,20 +161,10 @@ func infoName(in hub.Info) string {
 	}
 }
 
-func limit(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
 // publish serves POST /apps/{app}/events.
 func (h *Handler) publish(ctx context.Context, rq *request) ([]byte, error) {
-	req, err := parsePublish(rq.body, rq.app)
+	req, err := parsePublish(rq.body)
 	if err != nil {
-		return nil, err
-	}
-	if err := h.hub.ValidatePublish(rq.app, &req); err != nil {
 		return nil, err
 	}
 	infos, err := h.hub.Publish(ctx, rq.app, req)
@@ -217,38 +179,18 @@ func (h *Handler) publish(ctx context.Context, rq *request) ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-// batch serves POST /apps/{app}/batch_events: every event is checked
-// before any is published. If publishing fails part-way, the events before
-// the failing one have been delivered; the error names the failing index.
+// batch serves POST /apps/{app}/batch_events with hub.PublishBatch's
+// rules.
 func (h *Handler) batch(ctx context.Context, rq *request) ([]byte, error) {
 	reqs, err := parseBatch(rq.body, rq.app)
 	if err != nil {
 		return nil, err
 	}
-	anyInfo := false
-	for i := range reqs {
-		if err := h.hub.ValidatePublish(rq.app, &reqs[i]); err != nil {
-			return nil, fmt.Errorf("batch[%d]: %w", i, err)
-		}
-		anyInfo = anyInfo || reqs[i].Info != 0
+	infos, err := hub.PublishBatch(ctx, h.hub, rq.app, reqs)
+	if err != nil {
+		return nil, err
 	}
-	var infos []hub.ChannelInfo
-	if anyInfo {
-		infos = make([]hub.ChannelInfo, len(reqs))
-	}
-	for i := range reqs {
-		m, err := h.hub.Publish(ctx, rq.app, reqs[i])
-		if err != nil {
-			if errors.As(err, new(*hub.RequestError)) {
-				return nil, fmt.Errorf("batch[%d]: %w", i, err)
-			}
-			return nil, err
-		}
-		if anyInfo && reqs[i].Info != 0 {
-			infos[i] = m[reqs[i].Channels[0]]
-		}
-	}
-	if !anyInfo {
+	if infos == nil {
 		return emptyObject, nil
 	}
 	buf := append(make([]byte, 0, 16+24*len(infos)), `{"batch":[`...)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/hub"
 )
 
@@ -78,8 +79,8 @@ func TestPublishErrors(t *testing.T) {
 		{"missing channel", "", `{"name":"e","data":"x"}`, 400, "invalid_input", "missing channel"},
 		{"empty channels", "", `{"name":"e","channels":[],"data":"x"}`, 400, "invalid_input", "channels is empty"},
 		{"channel and channels", "", `{"name":"e","channel":"a","channels":["b"],"data":"x"}`, 400, "invalid_input", "not both"},
-		{"too many channels", "", `{"name":"e","channels":[` + many + `],"data":"x"}`, 400, "limit_exceeded", "101 channels; the limit is 100"},
-		{"too many channels for the app", "small", `{"name":"e","channels":["a","b","c"],"data":"x"}`, 400, "limit_exceeded", "the limit is 2"},
+		{"too many channels", "", `{"name":"e","channels":[` + many + `],"data":"x"}`, 400, "limit_exceeded", "101 channels given, at most 100"},
+		{"too many channels for the app", "small", `{"name":"e","channels":["a","b","c"],"data":"x"}`, 400, "limit_exceeded", "at most 2 are allowed"},
 		{"bad socket_id letters", "", `{"name":"e","channel":"a","data":"x","socket_id":"a.b"}`, 400, "invalid_input", "socket_id"},
 		{"bad socket_id no dot", "", `{"name":"e","channel":"a","data":"x","socket_id":"123"}`, 400, "invalid_input", "socket_id"},
 		{"bad socket_id trailing dot", "", `{"name":"e","channel":"a","data":"x","socket_id":"123."}`, 400, "invalid_input", "socket_id"},
@@ -95,8 +96,8 @@ func TestPublishErrors(t *testing.T) {
 		{"long channel name for the app", "small", `{"name":"e","channel":"` + strings.Repeat("c", 21) + `","data":"x"}`, 400, "invalid_input", "longer than 20"},
 		{"bad channel name", "", `{"name":"e","channel":"foo bar","data":"x"}`, 400, "invalid_input", "invalid channel name"},
 		{"one bad channel of many", "", `{"name":"e","channels":["ok","b/d"],"data":"x"}`, 400, "invalid_input", "invalid channel name"},
-		{"data too large", "", `{"name":"e","channel":"a","data":"` + strings.Repeat("x", 10*1024+1) + `"}`, 413, "payload_too_large", "larger than 10240 bytes"},
-		{"data too large for the app", "small", `{"name":"e","channel":"a","data":"` + strings.Repeat("x", 1025) + `"}`, 413, "payload_too_large", "larger than 1024 bytes"},
+		{"data too large", "", `{"name":"e","channel":"a","data":"` + strings.Repeat("x", 10*1024+1) + `"}`, 413, "payload_too_large", "more than the limit of 10240"},
+		{"data too large for the app", "small", `{"name":"e","channel":"a","data":"` + strings.Repeat("x", 1025) + `"}`, 413, "payload_too_large", "more than the limit of 1024"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h, fh := newTestHandler(t, nil)
@@ -155,11 +156,11 @@ func TestHubErrors(t *testing.T) {
 		retryAfter bool
 		log        string // "" means nothing is logged
 	}{
-		{"rate limited", &hub.RequestError{Status: 429, Message: "over the events quota"}, 429, "rate_limited", "over the events quota", true, ""},
-		{"unavailable", fmt.Errorf("cluster: %w", &hub.RequestError{Status: 503, Message: "backend down"}), 503, "service_unavailable", "cluster: backend down", true, "level=WARN msg=\"httpapi: hub unavailable\" app_id=3"},
-		{"forbidden", &hub.RequestError{Status: 403, Message: "quota"}, 403, "forbidden", "quota", false, ""},
-		{"internal", errors.New("secret detail"), 500, "internal_error", "internal error", false, "level=ERROR msg=\"httpapi: request failed\" app_id=3 path=/apps/3/events err=\"secret detail\""},
-		{"odd status", &hub.RequestError{Status: 302, Message: "moved"}, 500, "internal_error", "internal error", false, "status=302"},
+		{"rate limited", apierr.New(429, apierr.CodeRateLimited, "over the events quota"), 429, "rate_limited", "over the events quota", true, ""},
+		{"unavailable", fmt.Errorf("cluster: %w", apierr.New(503, apierr.CodeUnavailable, "backend down")), 503, "service_unavailable", "backend down", true, "level=WARN msg=\"httpapi: backend unavailable\" app_id=3"},
+		{"forbidden", apierr.New(403, apierr.CodeForbidden, "quota"), 403, "forbidden", "quota", false, ""},
+		{"internal", errors.New("secret detail"), 500, "internal_error", "internal error", false, "level=ERROR msg=\"httpapi: request failed\" app_id=3 path=/apps/3/events error=\"secret detail\""},
+		{"odd status", apierr.New(302, "moved", "moved"), 500, "internal_error", "internal error", false, "level=ERROR"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs logBuffer
@@ -220,9 +221,9 @@ func TestBatchErrors(t *testing.T) {
 		{"item with channels", "", `{"batch":[` + item + `,{"name":"e","channels":["a"],"data":"x"}]}`, 400, "invalid_input", `batch[1]: a batch event names its channel with "channel"`},
 		{"item without channel", "", `{"batch":[{"name":"e","data":"x"}]}`, 400, "invalid_input", "batch[0]: missing channel"},
 		{"item with bad socket_id", "", `{"batch":[` + item + `,{"name":"e","channel":"a","data":"x","socket_id":"x"}]}`, 400, "invalid_input", "batch[1]: socket_id"},
-		{"item with bad channel", "", `{"batch":[` + items(3) + `,{"name":"e","channel":"b d","data":"x"}]}`, 400, "invalid_input", "batch[3]: invalid channel name"},
+		{"item with bad channel", "", `{"batch":[` + items(3) + `,{"name":"e","channel":"b d","data":"x"}]}`, 400, "invalid_input", "batch[3]: channel \"b d\": invalid channel name"},
 		{"item with long name", "", `{"batch":[` + item + `,{"name":"` + strings.Repeat("n", 201) + `","channel":"a","data":"x"}]}`, 400, "invalid_input", "batch[1]: event name is longer"},
-		{"item too large", "", `{"batch":[` + item + `,{"name":"e","channel":"a","data":"` + strings.Repeat("x", 10241) + `"}]}`, 413, "payload_too_large", "batch[1]: event data is larger"},
+		{"item too large", "", `{"batch":[` + item + `,{"name":"e","channel":"a","data":"` + strings.Repeat("x", 10241) + `"}]}`, 413, "payload_too_large", "batch[1]: event data is 10241 bytes"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h, fh := newTestHandler(t, nil)
@@ -243,23 +244,12 @@ func TestBatchErrors(t *testing.T) {
 // and that the items before it were published.
 func TestBatchPublishFailure(t *testing.T) {
 	h, fh := newTestHandler(t, nil)
-	fh.err, fh.failAfter = &hub.RequestError{Status: 503, Message: "backend down"}, 2
+	fh.err, fh.failAfter = apierr.New(503, apierr.CodeUnavailable, "backend down"), 2
 	body := `{"batch":[{"name":"e","channel":"a","data":"1"},{"name":"e","channel":"a","data":"2"},{"name":"e","channel":"a","data":"3"}]}`
 	res := serve(t, h, signed(docCreds, "POST", "/apps/3/batch_events", nil, []byte(body)))
 	wantError(t, res, 503, "service_unavailable", "batch[2]: backend down")
 	if n := len(fh.Published()); n != 2 {
 		t.Errorf("published %d events, want 2", n)
-	}
-}
-
-func TestValidSocketID(t *testing.T) {
-	for id, want := range map[string]bool{
-		"1.2": true, "123.456": true, "0.0": true, "": false, ".": false, "1.": false, ".1": false,
-		"1..2": false, "1.2.3": false, "a.1": false, "1.a": false, "-1.2": false, "1.2\n": false, "١.٢": false,
-	} {
-		if got := validSocketID(id); got != want {
-			t.Errorf("validSocketID(%q) = %v, want %v", id, got, want)
-		}
 	}
 }
 

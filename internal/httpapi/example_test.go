@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,9 +52,12 @@ func Example() {
 		panic(err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Apps: apps,
-		Hub:  oneRoomHub{},
-		Now:  func() time.Time { return time.Unix(1700000000, 0) },
+		Apps:          apps,
+		Hub:           oneRoomHub{},
+		Logger:        slog.Default(),
+		MaxBodyBytes:  1 << 20,
+		TimestampSkew: 600 * time.Second,
+		Now:           func() time.Time { return time.Unix(1700000000, 0) },
 	})
 	if err != nil {
 		panic(err)

@@ -15,8 +15,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/auth"
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
 // fuzzRequest is a request as verifySignature and verifyBody see it.
@@ -34,7 +36,7 @@ func (r fuzzRequest) check(app *appmanager.App, now time.Time) error {
 		return err
 	}
 	rawPath := (&url.URL{Path: r.path}).EscapedPath()
-	if err := verifySignature(app, r.method, rawPath, r.path, p, now, DefaultTimestampSkew); err != nil {
+	if err := verifySignature(app, r.method, rawPath, r.path, p, now, testSkew); err != nil {
 		return err
 	}
 	return verifyBody(p, r.body)
@@ -79,7 +81,7 @@ func FuzzVerifySignature(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path, query string, body []byte, op uint8, pos uint16, b byte) {
 		// Arbitrary input: no panic, whatever the answer.
 		if params, err := parseQuery(query); err == nil {
-			if verifySignature(app, "POST", path, path, params, now, DefaultTimestampSkew) == nil {
+			if verifySignature(app, "POST", path, path, params, now, testSkew) == nil {
 				_ = verifyBody(params, body)
 			}
 		}
@@ -178,15 +180,18 @@ func FuzzParsePublish(f *testing.F) {
 		if _, err := parseBatch(body, app); err != nil {
 			wantClientError(t, err)
 		}
-		req, err := parsePublish(body, app)
+		req, err := parsePublish(body)
+		if err == nil {
+			err = hub.ValidatePublish(app, &req)
+		}
 		if err != nil {
 			wantClientError(t, err)
 			return
 		}
-		if n := len(req.Channels); n == 0 || n > defaultMaxEventChannels {
+		if n := len(req.Channels); n == 0 || n > protocol.DefaultMaxEventChannels {
 			t.Fatalf("accepted %d channels", n)
 		}
-		if req.SocketID != "" && !validSocketID(req.SocketID) {
+		if req.SocketID != "" && !protocol.ValidSocketID(req.SocketID) {
 			t.Fatalf("accepted socket_id %q", req.SocketID)
 		}
 		if req.Info&^(hub.InfoUserCount|hub.InfoSubscriptionCount) != 0 {
@@ -209,7 +214,7 @@ func FuzzParsePublish(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req2, err := parsePublish(again, app)
+		req2, err := parsePublish(again)
 		if err != nil {
 			t.Fatalf("re-encoded request %s rejected: %v", again, err)
 		}
@@ -221,8 +226,8 @@ func FuzzParsePublish(f *testing.F) {
 
 func wantClientError(t *testing.T, err error) {
 	t.Helper()
-	ae, ok := errors.AsType[*apiError](err)
-	if !ok || ae.status < 400 || ae.status > 499 || ae.code == "" {
+	ae, ok := errors.AsType[*apierr.Error](err)
+	if !ok || ae.Status < 400 || ae.Status > 499 || ae.Code == "" {
 		t.Fatalf("error %v (%T) is not a 4xx answer", err, err)
 	}
 }

@@ -34,6 +34,8 @@ const (
 	testKey    = "278d425bdf160c739803"
 	testSecret = "7ad3773142a6692b25b8"
 	testTime   = 1353088179
+	// testSkew is Pusher's allowed auth_timestamp skew.
+	testSkew = 600 * time.Second
 )
 
 // testApps returns the apps of the tests: the documented one, a second
@@ -48,8 +50,8 @@ func testApps() []appmanager.App {
 	}
 }
 
-// fakeHub implements Hub over in-memory state. ValidatePublish applies the
-// documented Pusher limits with the protocol package, as the real hub does.
+// fakeHub implements Hub over in-memory state. Publish validates with the
+// real hub's rules (hub.ValidatePublish).
 type fakeHub struct {
 	mu         sync.Mutex
 	published  []hub.PublishRequest
@@ -60,7 +62,7 @@ type fakeHub struct {
 	members map[string][]string // presence channel -> user ids
 	cache   map[string]hub.CachedEvent
 
-	err       error // returned by every method but ValidatePublish
+	err       error // returned by every method
 	failAfter int   // when > 0, Publish fails with err after this many successes
 }
 
@@ -75,24 +77,6 @@ func newFakeHub() *fakeHub {
 		members: map[string][]string{"presence-room": {"1", "2", "ümlaut\"id"}, "presence-lobby": {"7"}},
 		cache:   map[string]hub.CachedEvent{"cache-news": {Event: "headline", Data: `{"t":"hi"}`, TTL: 1500 * time.Millisecond}},
 	}
-}
-
-func (f *fakeHub) ValidatePublish(app *appmanager.App, req *hub.PublishRequest) error {
-	if err := protocol.ValidateEventName(req.Name, app.MaxEventNameLength); err != nil {
-		return &hub.RequestError{Status: 400, Message: err.Error()}
-	}
-	if n := len(req.Channels); n == 0 || n > limit(app.MaxEventChannelsAtOnce, 100) {
-		return &hub.RequestError{Status: 400, Message: fmt.Sprintf("%d channels", n)}
-	}
-	for _, c := range req.Channels {
-		if err := protocol.ValidateChannelName(c, app.MaxChannelNameLength); err != nil {
-			return &hub.RequestError{Status: 400, Message: err.Error()}
-		}
-	}
-	if lim := limit(app.MaxEventPayloadInKB, 10) * 1024; len(req.Data) > lim {
-		return &hub.RequestError{Status: 413, Message: fmt.Sprintf("event data is larger than %d bytes", lim)}
-	}
-	return nil
 }
 
 func (f *fakeHub) counts(name string, info hub.Info) hub.ChannelInfo {
@@ -110,7 +94,7 @@ func (f *fakeHub) counts(name string, info hub.Info) hub.ChannelInfo {
 }
 
 func (f *fakeHub) Publish(ctx context.Context, app *appmanager.App, req hub.PublishRequest) (map[string]hub.ChannelInfo, error) {
-	if err := f.ValidatePublish(app, &req); err != nil {
+	if err := hub.ValidatePublish(app, &req); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -244,7 +228,7 @@ func newTestHandler(t testing.TB, mod func(*Config)) (*Handler, *fakeHub) {
 	}
 	fh := newFakeHub()
 	cfg := Config{Apps: apps, Hub: fh, Now: func() time.Time { return time.Unix(testTime, 0) },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBodyBytes: 1 << 20, TimestampSkew: testSkew}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,16 +13,15 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/hub"
 )
 
 // Hub is what the handlers need from the connection hub. *hub.Hub
 // implements it; tests use a fake.
 type Hub interface {
-	// ValidatePublish checks an event against the app's limits without
-	// publishing it.
-	ValidatePublish(app *appmanager.App, req *hub.PublishRequest) error
-	// Publish delivers an event and reports the Info it asks for.
+	// Publish validates and delivers an event and reports the Info it
+	// asks for; batches go through hub.PublishBatch on top of it.
 	Publish(ctx context.Context, app *appmanager.App, req hub.PublishRequest) (map[string]hub.ChannelInfo, error)
 	// Channels lists the occupied channels whose names start with prefix.
 	Channels(ctx context.Context, app *appmanager.App, prefix string, info hub.Info) (map[string]hub.ChannelInfo, error)
@@ -35,31 +35,22 @@ type Hub interface {
 
 var _ Hub = (*hub.Hub)(nil)
 
-// Defaults of Config.
-const (
-	// DefaultMaxBodyBytes bounds a request body: ten events of Pusher's
-	// 10 KB maximum, JSON-escaped, fit with room to spare.
-	DefaultMaxBodyBytes = 1 << 20
-	// DefaultTimestampSkew is how far auth_timestamp may be from the
-	// server clock, as Pusher specifies.
-	DefaultTimestampSkew = 600 * time.Second
-)
-
-// Config configures a Handler. Apps and Hub are required.
+// Config configures a Handler. Every field but Now is required; the
+// server's options hold the defaults.
 type Config struct {
 	// Apps finds apps by id. The caller caches it if lookups are slow.
 	Apps appmanager.Manager
 	// Hub publishes events and answers channel queries.
 	Hub Hub
 	// Logger receives failures of the app manager and the hub (5xx
-	// answers). Nil means slog.Default().
+	// answers).
 	Logger *slog.Logger
 	// MaxBodyBytes is the largest accepted request body; a larger one is
-	// answered 413. Zero means DefaultMaxBodyBytes.
+	// answered 413.
 	MaxBodyBytes int64
 	// TimestampSkew is how far auth_timestamp may be from Now, either way.
-	// Zero means DefaultTimestampSkew; a negative value turns the check off
-	// (not recommended: it allows replaying captured requests).
+	// A negative value turns the check off (not recommended: it allows
+	// replaying captured requests).
 	TimestampSkew time.Duration
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -74,6 +65,8 @@ type Handler struct {
 	skew    time.Duration
 	now     func() time.Time
 	mux     *http.ServeMux
+	// decoyKey is the key and secret of the stand-in for unknown apps.
+	decoyKey string
 }
 
 // New returns a Handler for cfg, or an error naming the first invalid
@@ -84,26 +77,22 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("httpapi: Config.Apps is nil")
 	case cfg.Hub == nil:
 		return nil, errors.New("httpapi: Config.Hub is nil")
-	case cfg.MaxBodyBytes < 0:
-		return nil, fmt.Errorf("httpapi: Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes)
+	case cfg.Logger == nil:
+		return nil, errors.New("httpapi: Config.Logger is nil")
+	case cfg.MaxBodyBytes <= 0:
+		return nil, fmt.Errorf("httpapi: Config.MaxBodyBytes is not positive (%d)", cfg.MaxBodyBytes)
+	case cfg.TimestampSkew == 0:
+		return nil, errors.New("httpapi: Config.TimestampSkew is zero")
 	}
 	h := &Handler{
-		apps:    cfg.Apps,
-		hub:     cfg.Hub,
-		log:     cfg.Logger,
-		maxBody: cfg.MaxBodyBytes,
-		skew:    cfg.TimestampSkew,
-		now:     cfg.Now,
-		mux:     http.NewServeMux(),
-	}
-	if h.log == nil {
-		h.log = slog.Default()
-	}
-	if h.maxBody == 0 {
-		h.maxBody = DefaultMaxBodyBytes
-	}
-	if h.skew == 0 {
-		h.skew = DefaultTimestampSkew
+		apps:     cfg.Apps,
+		hub:      cfg.Hub,
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBodyBytes,
+		skew:     cfg.TimestampSkew,
+		now:      cfg.Now,
+		mux:      http.NewServeMux(),
+		decoyKey: rand.Text(),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -117,7 +106,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("/apps/{app}/channels/{channel}/users", h.endpoint(http.MethodGet, h.users))
 	h.mux.Handle("/apps/{app}/users/{user}/terminate_connections", h.endpoint(http.MethodPost, h.terminate))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errNotFound(r.URL.Path))
+		apierr.Write(w, errNotFound(r.URL.Path))
 	})
 	return h, nil
 }
@@ -145,38 +134,33 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method {
 			w.Header().Set("Allow", method)
-			writeError(w, &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed,
-				fmt.Sprintf("method %s is not allowed here; use %s", r.Method, method)})
+			apierr.Write(w, apierr.New(http.StatusMethodNotAllowed, apierr.CodeMethodNotAllowed,
+				"method %s is not allowed here; use %s", r.Method, method))
 			return
 		}
 		ctx := r.Context()
 		appID := r.PathValue("app")
-		app, err := h.apps.FindByID(ctx, appID)
-		if err != nil {
-			if errors.Is(err, appmanager.ErrNotFound) {
-				writeError(w, &apiError{http.StatusNotFound, codeAppNotFound, fmt.Sprintf("app %q not found", appID)})
-				return
-			}
-			if ctx.Err() != nil {
-				writeError(w, errCanceled)
-				return
-			}
-			h.log.LogAttrs(ctx, slog.LevelWarn, "httpapi: app lookup failed",
-				slog.String("app_id", appID), slog.Any("err", err))
-			writeError(w, errUnavailable("app manager unavailable, retry later"))
+		app, err := hub.FindApp(ctx, h.apps, appID)
+		if errors.Is(err, appmanager.ErrNotFound) {
+			// Answer as for a known app and a wrong key, so that app ids
+			// cannot be enumerated without credentials: the decoy's key
+			// matches no request.
+			app = &appmanager.App{ID: appID, Key: h.decoyKey, Secret: h.decoyKey}
+		} else if err != nil {
+			h.writeFailure(w, r, appID, err)
 			return
 		}
 		params, err := parseQuery(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, err)
+			apierr.Write(w, err)
 			return
 		}
 		if err := verifySignature(app, r.Method, r.URL.EscapedPath(), r.URL.Path, params, h.now(), h.skew); err != nil {
-			writeError(w, err)
+			apierr.Write(w, err)
 			return
 		}
-		if !app.Enabled {
-			writeError(w, &apiError{http.StatusForbidden, codeForbidden, fmt.Sprintf("app %q is disabled", app.ID)})
+		if err := hub.CheckEnabled(app); err != nil {
+			apierr.Write(w, err)
 			return
 		}
 		buf, err := h.readBody(w, r)
@@ -184,55 +168,48 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 			defer putBuffer(buf)
 		}
 		if err != nil {
-			writeError(w, err)
+			apierr.Write(w, err)
 			return
 		}
 		rq := &request{r: r, app: app, params: params, body: buf.Bytes()}
 		if err := verifyBody(params, rq.body); err != nil {
-			writeError(w, err)
+			apierr.Write(w, err)
 			return
 		}
 		out, err := fn(ctx, rq)
 		if err != nil {
-			h.writeFailure(w, r, app, err)
+			h.writeFailure(w, r, app.ID, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
 }
 
-// writeFailure answers an error of an endpoint: its own *apiError, a
-// *hub.RequestError mapped by status, and anything else as a logged 500.
-func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, app *appmanager.App, err error) {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		writeError(w, err)
-		return
-	}
-	var re *hub.RequestError
-	if errors.As(err, &re) {
-		status, code := re.Status, codeForStatus(re.Status)
-		if code == "" {
-			h.log.LogAttrs(r.Context(), slog.LevelError, "httpapi: hub returned an unexpected status",
-				slog.String("app_id", app.ID), slog.Int("status", status), slog.Any("err", err))
-			writeError(w, errInternal)
-			return
-		}
-		if status >= 500 {
-			h.log.LogAttrs(r.Context(), slog.LevelWarn, "httpapi: hub unavailable",
-				slog.String("app_id", app.ID), slog.Any("err", err))
-		}
-		writeError(w, &apiError{status, code, err.Error()})
-		return
-	}
-	if r.Context().Err() != nil {
+// writeFailure answers an endpoint's error: an *apierr.Error as it is
+// (logging a 503's cause), anything else as a logged 500.
+func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, appID string, err error) {
+	ctx := r.Context()
+	if ctx.Err() != nil {
 		// The client went away; nobody reads the answer.
-		writeError(w, errCanceled)
+		apierr.Write(w, errCanceled)
 		return
 	}
-	h.log.LogAttrs(r.Context(), slog.LevelError, "httpapi: request failed",
-		slog.String("app_id", app.ID), slog.String("path", r.URL.Path), slog.Any("err", err))
-	writeError(w, errInternal)
+	ae, ok := errors.AsType[*apierr.Error](err)
+	if !ok || ae.Status < 400 || ae.Status > 599 {
+		h.log.LogAttrs(ctx, slog.LevelError, "httpapi: request failed",
+			slog.String("app_id", appID), slog.String("path", r.URL.Path), slog.Any("error", err))
+		apierr.Write(w, apierr.Internal)
+		return
+	}
+	if ae.Status >= 500 {
+		cause := err
+		if ae.Err != nil {
+			cause = ae.Err
+		}
+		h.log.LogAttrs(ctx, slog.LevelWarn, "httpapi: backend unavailable",
+			slog.String("app_id", appID), slog.String("path", r.URL.Path), slog.Any("error", cause))
+	}
+	apierr.Write(w, err)
 }
 
 // maxPooledBuffer is the largest body buffer kept for reuse.
@@ -252,8 +229,8 @@ func putBuffer(b *bytes.Buffer) {
 // Nothing may keep a reference to its bytes.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, error) {
 	tooLarge := func() error {
-		return &apiError{http.StatusRequestEntityTooLarge, codePayloadTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", h.maxBody)}
+		return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodePayloadTooLarge,
+			"request body is larger than %d bytes", h.maxBody)
 	}
 	if r.ContentLength > h.maxBody {
 		return nil, tooLarge()
@@ -267,99 +244,22 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return buf, tooLarge()
 		}
-		return buf, &apiError{http.StatusBadRequest, codeInvalidInput, "reading the request body: " + err.Error()}
+		return buf, badRequest("reading the request body: %v", err)
 	}
 	return buf, nil
 }
 
-// Error codes of the JSON error body.
-const (
-	codeAuthFailed       = "auth_failed"
-	codeInvalidInput     = "invalid_input"
-	codeLimitExceeded    = "limit_exceeded"
-	codeForbidden        = "forbidden"
-	codeAppNotFound      = "app_not_found"
-	codeNotFound         = "not_found"
-	codeMethodNotAllowed = "method_not_allowed"
-	codePayloadTooLarge  = "payload_too_large"
-	codeRateLimited      = "rate_limited"
-	codeInternal         = "internal_error"
-	codeUnavailable      = "service_unavailable"
-)
+// errCanceled answers a request whose client has gone; nobody reads it.
+var errCanceled = apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "request canceled")
 
-// codeForStatus returns the error code of a hub error status, or "" for a
-// status the API does not answer with.
-func codeForStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return codeInvalidInput
-	case http.StatusUnauthorized:
-		return codeAuthFailed
-	case http.StatusForbidden:
-		return codeForbidden
-	case http.StatusNotFound:
-		return codeNotFound
-	case http.StatusRequestEntityTooLarge:
-		return codePayloadTooLarge
-	case http.StatusTooManyRequests:
-		return codeRateLimited
-	case http.StatusServiceUnavailable:
-		return codeUnavailable
-	}
-	return ""
+func errNotFound(path string) error {
+	return apierr.New(http.StatusNotFound, apierr.CodeNotFound, "no API endpoint at %q", path)
 }
 
-// apiError is an answer other than 200.
-type apiError struct {
-	status int
-	code   string
-	msg    string
-}
+func badRequest(format string, args ...any) error { return apierr.BadRequest(format, args...) }
 
-func (e *apiError) Error() string { return e.msg }
-
-var (
-	errInternal = &apiError{http.StatusInternalServerError, codeInternal, "internal error"}
-	// errCanceled answers a request whose client has gone; nobody reads it.
-	errCanceled = &apiError{http.StatusServiceUnavailable, codeUnavailable, "request canceled"}
-)
-
-func errNotFound(path string) *apiError {
-	return &apiError{http.StatusNotFound, codeNotFound, fmt.Sprintf("no API endpoint at %q", path)}
-}
-
-func errUnavailable(msg string) *apiError {
-	return &apiError{http.StatusServiceUnavailable, codeUnavailable, msg}
-}
-
-func badRequest(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, codeInvalidInput, fmt.Sprintf(format, args...)}
-}
-
-func authFailed(format string, args ...any) *apiError {
-	return &apiError{http.StatusUnauthorized, codeAuthFailed, fmt.Sprintf(format, args...)}
-}
-
-// writeError writes err, which must be or wrap an *apiError, as a JSON
-// error body. The message is err.Error(), so wrapping adds context such as
-// a batch index.
-func writeError(w http.ResponseWriter, err error) {
-	ae, ok := errors.AsType[*apiError](err)
-	if !ok {
-		ae, err = errInternal, errInternal
-	}
-	if ae.status == http.StatusServiceUnavailable || ae.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
-	}
-	buf := make([]byte, 0, 64+len(err.Error()))
-	buf = append(buf, `{"error":`...)
-	buf = appendString(buf, err.Error())
-	buf = append(buf, `,"code":`...)
-	buf = appendString(buf, ae.code)
-	buf = append(buf, `,"status":`...)
-	buf = appendInt(buf, ae.status)
-	buf = append(buf, '}')
-	writeJSON(w, ae.status, buf)
+func authFailed(format string, args ...any) error {
+	return apierr.New(http.StatusUnauthorized, apierr.CodeAuthFailed, format, args...)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

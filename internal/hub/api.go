@@ -1,9 +1,14 @@
 package hub
 
 import (
-	"fmt"
+	"context"
+	"errors"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 )
 
 // PublishRequest is one event to publish through the HTTP API or the Go
@@ -46,7 +51,7 @@ func ParseInfo(s string) (Info, error) {
 		case "cache":
 			in |= InfoCache
 		default:
-			return 0, &RequestError{Status: 400, Message: fmt.Sprintf("unknown info attribute %q", p)}
+			return 0, badRequest("unknown info attribute %q", p)
 		}
 	}
 	return in, nil
@@ -68,15 +73,29 @@ type CachedEvent struct {
 	TTL   time.Duration
 }
 
-// RequestError is a client error of the publish and query API, with the
-// HTTP status it maps to (400, 403, 404, 413, 429, 503).
-type RequestError struct {
-	Status  int
-	Message string
+// FindApp looks up the app a publish or query names: a 404 app_not_found
+// *apierr.Error when there is none, a 503 when the store fails (both wrap
+// the store's error). It does not check that the app is enabled: the HTTP
+// API says so only after the signature check (see CheckEnabled).
+func FindApp(ctx context.Context, apps appmanager.Manager, id string) (*appmanager.App, error) {
+	app, err := apps.FindByID(ctx, id)
+	switch {
+	case errors.Is(err, appmanager.ErrNotFound):
+		return nil, apierr.Wrap(err, http.StatusNotFound, apierr.CodeAppNotFound, "app %q not found", id)
+	case err != nil:
+		return nil, apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeUnavailable, "app manager unavailable, retry later")
+	}
+	return app, nil
 }
 
-func (e *RequestError) Error() string { return e.Message }
-
-func badRequest(format string, args ...any) error {
-	return &RequestError{Status: 400, Message: fmt.Sprintf(format, args...)}
+// CheckEnabled returns a 403 *apierr.Error for a disabled app.
+func CheckEnabled(app *appmanager.App) error {
+	if !app.Enabled {
+		return apierr.New(http.StatusForbidden, apierr.CodeForbidden, "app %q is disabled", app.ID)
+	}
+	return nil
 }
+
+func badRequest(format string, args ...any) error { return apierr.BadRequest(format, args...) }
+
+func limitExceeded(format string, args ...any) error { return apierr.LimitExceeded(format, args...) }

@@ -10,12 +10,10 @@ import (
 	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
-// Defaults for limits an app leaves at zero.
+// Bounds the apps cannot change.
 const (
-	defaultMaxPresenceMembers = 100
-	defaultMaxMemberBytes     = 2 << 10
-	maxUserIDLength           = 128
-	maxWatchlist              = 100
+	maxUserIDLength = 128
+	maxWatchlist    = 100
 )
 
 // handle dispatches one client frame.
@@ -118,7 +116,7 @@ func parseChannelData(s string, maxKB int) (*presenceJoin, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := defaultMaxMemberBytes
+	max := protocol.DefaultMaxMemberBytes
 	if maxKB > 0 {
 		max = maxKB << 10
 	}
@@ -192,7 +190,7 @@ func (c *Conn) handleClientEvent(m *protocol.Message) {
 		reject(err.Error())
 		return
 	}
-	if max := payloadLimit(c.app.MaxEventPayloadInKB); len(data) > max {
+	if max := protocol.PayloadLimit(c.app.MaxEventPayloadInKB); len(data) > max {
 		reject("Event data is larger than " + strconv.Itoa(max) + " bytes")
 		return
 	}
@@ -206,13 +204,4 @@ func (c *Conn) handleClientEvent(m *protocol.Message) {
 	}
 	c.state.delivered.Add(uint64(ch.broadcast(protocol.Event(name, channel, data, userID), c)))
 	c.hub.emit(c.app, WebhookEvent{Name: HookClientEvent, Channel: channel, Event: name, Data: data, SocketID: c.id, UserID: userID})
-}
-
-// payloadLimit returns the event data limit in bytes for an app setting
-// in KB (0 = Pusher's 10 KB).
-func payloadLimit(kb int) int {
-	if kb > 0 {
-		return kb << 10
-	}
-	return protocol.DefaultMaxPayloadBytes
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"net/url"
-	"regexp"
 	"testing"
 
 	"github.com/sockudo-go/sockudo/internal/protocol"
@@ -56,22 +55,13 @@ func TestCheckProtocol(t *testing.T) {
 }
 
 func TestSocketIDs(t *testing.T) {
-	re := regexp.MustCompile(`^\d+\.\d+$`)
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
 		id := newSocketID()
-		if !re.MatchString(id) || seen[id] {
+		if !protocol.ValidSocketID(id) || seen[id] {
 			t.Fatalf("socket id %q invalid or repeated", id)
 		}
 		seen[id] = true
-	}
-}
-
-func TestWatchlistFrame(t *testing.T) {
-	got := string(watchlistFrame([]string{"a", "b"}, []string{"c"}))
-	want := `{"event":"pusher_internal:watchlist_events","data":"{\"events\":[{\"name\":\"online\",\"user_ids\":[\"a\",\"b\"]},{\"name\":\"offline\",\"user_ids\":[\"c\"]}]}"}`
-	if got != want {
-		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
 

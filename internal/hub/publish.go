@@ -6,35 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
 
-const defaultMaxChannelsPerPublish = 100
-
-var socketIDPattern = regexp.MustCompile(`^\d+\.\d+$`)
-
 // ValidatePublish checks req against the app's limits without publishing:
 // event name, 1..max channels with valid names, socket id, data size (413).
-func (h *Hub) ValidatePublish(app *appmanager.App, req *PublishRequest) error {
+func ValidatePublish(app *appmanager.App, req *PublishRequest) error {
 	if err := protocol.ValidateEventName(req.Name, app.MaxEventNameLength); err != nil {
 		return badRequest("%v", err)
 	}
-	max := app.MaxEventChannelsAtOnce
-	if max <= 0 {
-		max = defaultMaxChannelsPerPublish
-	}
+	max := protocol.Limit(app.MaxEventChannelsAtOnce, protocol.DefaultMaxEventChannels)
 	switch n := len(req.Channels); {
 	case n == 0:
 		return badRequest("channels: at least one channel is required")
 	case n > max:
-		return badRequest("channels: %d channels given, at most %d are allowed", n, max)
+		return limitExceeded("channels: %d channels given, at most %d are allowed", n, max)
 	}
 	for _, ch := range req.Channels {
 		if err := protocol.ValidateChannelName(ch, app.MaxChannelNameLength); err != nil {
@@ -44,11 +38,12 @@ func (h *Hub) ValidatePublish(app *appmanager.App, req *PublishRequest) error {
 			return badRequest("channel %q: an event for an encrypted channel must name that channel alone", ch)
 		}
 	}
-	if req.SocketID != "" && !socketIDPattern.MatchString(req.SocketID) {
-		return badRequest("socket_id %q is not a valid socket id", req.SocketID)
+	if req.SocketID != "" && !protocol.ValidSocketID(req.SocketID) {
+		return badRequest("socket_id %q is not of the form 1234.5678", req.SocketID)
 	}
-	if limit := payloadLimit(app.MaxEventPayloadInKB); len(req.Data) > limit {
-		return &RequestError{Status: 413, Message: fmt.Sprintf("event data is %d bytes, more than the limit of %d", len(req.Data), limit)}
+	if limit := protocol.PayloadLimit(app.MaxEventPayloadInKB); len(req.Data) > limit {
+		return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodePayloadTooLarge,
+			"event data is %d bytes, more than the limit of %d", len(req.Data), limit)
 	}
 	if req.Info&InfoCache != 0 {
 		return badRequest("info=cache is not available when publishing")
@@ -56,12 +51,59 @@ func (h *Hub) ValidatePublish(app *appmanager.App, req *PublishRequest) error {
 	return nil
 }
 
+// Publisher publishes one event; *Hub is one.
+type Publisher interface {
+	Publish(ctx context.Context, app *appmanager.App, req PublishRequest) (map[string]ChannelInfo, error)
+}
+
+// PublishBatch publishes a batch through p with Pusher's batch rules: 1 to
+// max_event_batch_size events (10 by default), one channel each, every
+// event validated before any is published. It returns each event's
+// requested Info for its channel (nil when no event asked for any). If
+// publishing fails part-way, the events before the failing one have been
+// delivered; the error names the failing index.
+func PublishBatch(ctx context.Context, p Publisher, app *appmanager.App, reqs []PublishRequest) ([]ChannelInfo, error) {
+	max := protocol.Limit(app.MaxEventBatchSize, protocol.DefaultMaxBatchSize)
+	switch {
+	case len(reqs) == 0:
+		return nil, badRequest("batch is empty")
+	case len(reqs) > max:
+		return nil, limitExceeded("batch has %d events; the limit is %d", len(reqs), max)
+	}
+	anyInfo := false
+	for i := range reqs {
+		if len(reqs[i].Channels) != 1 {
+			return nil, batchError(i, badRequest("a batched event names exactly one channel"))
+		}
+		if err := ValidatePublish(app, &reqs[i]); err != nil {
+			return nil, batchError(i, err)
+		}
+		anyInfo = anyInfo || reqs[i].Info != 0
+	}
+	var infos []ChannelInfo
+	if anyInfo {
+		infos = make([]ChannelInfo, len(reqs))
+	}
+	for i := range reqs {
+		m, err := p.Publish(ctx, app, reqs[i])
+		if err != nil {
+			return nil, batchError(i, err)
+		}
+		if anyInfo {
+			infos[i] = m[reqs[i].Channels[0]]
+		}
+	}
+	return infos, nil
+}
+
+func batchError(i int, err error) error { return apierr.Prefix(fmt.Sprintf("batch[%d]", i), err) }
+
 // Publish validates req and delivers it: each frame is encoded once and
 // queued to every subscriber of its channel (a #server-to-user-{id}
 // channel reaches that user's signed-in sockets); cache channels keep it.
 // It returns the requested Info per channel, or nil when none was asked.
 func (h *Hub) Publish(ctx context.Context, app *appmanager.App, req PublishRequest) (map[string]ChannelInfo, error) {
-	if err := h.ValidatePublish(app, &req); err != nil {
+	if err := ValidatePublish(app, &req); err != nil {
 		return nil, err
 	}
 	if err := h.allowAppBudget(ctx, app, "backend", app.MaxBackendEventsPerSecond, 1); err != nil {
@@ -175,7 +217,7 @@ func (h *Hub) Channels(ctx context.Context, app *appmanager.App, prefix string, 
 }
 
 // Channel reports one channel; InfoUserCount on a non-presence channel is
-// a 400 RequestError.
+// a 400 *apierr.Error.
 func (h *Hub) Channel(ctx context.Context, app *appmanager.App, name string, info Info) (ChannelInfo, error) {
 	if err := protocol.ValidateChannelName(name, app.MaxChannelNameLength); err != nil {
 		return ChannelInfo{}, badRequest("%v", err)
@@ -202,7 +244,7 @@ func (h *Hub) Channel(ctx context.Context, app *appmanager.App, name string, inf
 			// "Nothing cached" would be a wrong answer: say the cache is down.
 			h.log.LogAttrs(ctx, slog.LevelWarn, "reading a cache channel failed",
 				slog.String("app_id", app.ID), slog.String("channel", name), slog.Any("error", err))
-			return ChannelInfo{}, &RequestError{Status: 503, Message: "the cache is unavailable; retry later"}
+			return ChannelInfo{}, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "the cache is unavailable; retry later")
 		}
 	}
 	return ci, nil
@@ -256,8 +298,8 @@ func (h *Hub) allowAppBudget(ctx context.Context, app *appmanager.App, kind stri
 		return nil // fail open: the limiter's own policy decides if it wraps one
 	}
 	if !res.Allowed {
-		return &RequestError{Status: 429, Message: fmt.Sprintf("app %s is over its %s budget of %d per second; retry in %s",
-			app.ID, kind, perSecond, res.RetryAfter.Round(time.Millisecond))}
+		return apierr.New(http.StatusTooManyRequests, apierr.CodeRateLimited, "app %s is over its %s budget of %d per second; retry in %s",
+			app.ID, kind, perSecond, res.RetryAfter.Round(time.Millisecond))
 	}
 	return nil
 }

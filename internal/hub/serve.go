@@ -23,9 +23,6 @@ type ConnectOptions struct {
 	// StrictProtocol rejects a missing protocol parameter with 4008. By
 	// default a missing one is taken as protocol 7.
 	StrictProtocol bool
-	// ReadLimit is the hard cap on one incoming message; beyond it the
-	// WebSocket library closes the connection with 1009.
-	ReadLimit int64
 }
 
 // Supported protocol versions.
@@ -48,11 +45,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	if err != nil {
 		return // Accept has answered the request
 	}
-	readLimit := opts.ReadLimit
-	if min := int64(h.cfg.MaxMessageBytes) * 4; readLimit < min {
-		readLimit = min
-	}
-	ws.SetReadLimit(readLimit)
+	// Messages up to four times the bound are read and answered with a
+	// pusher:error; beyond that the library closes the socket with 1009.
+	ws.SetReadLimit(int64(h.cfg.MaxMessageBytes) * 4)
 
 	reject := func(code int, message string) {
 		_ = ws.Write(r.Context(), websocket.MessageText, protocol.Error(code, message, ""))
@@ -115,19 +110,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	if h.Closing() { // Shutdown raced with this connection
 		c.closeGracefully(protocol.CodeReconnect, protocol.ReasonShutdown)
 	}
-	c.send(establishedFrame(c.id, h.cfg.ActivityTimeout.Seconds()))
+	c.send(protocol.ConnectionEstablished(c.id, int(h.cfg.ActivityTimeout/time.Second)))
 	// Read on a goroutine of our own so net/http can free the request's
 	// objects, and so the reader's stack stays small (see readLoop).
 	go c.readFn()
-}
-
-func establishedFrame(socketID string, activityTimeout float64) []byte {
-	secs := int(activityTimeout)
-	if secs < 1 {
-		secs = 1
-	}
-	data := `{"socket_id":"` + socketID + `","activity_timeout":` + strconv.Itoa(secs) + `}`
-	return protocol.Event(protocol.EventConnectionEstablished, "", data, "")
 }
 
 // checkProtocol validates the protocol query parameter.

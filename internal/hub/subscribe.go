@@ -50,10 +50,7 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 	if pm != nil && !already {
 		m := ch.members[pm.userID]
 		if m == nil {
-			limit := app.MaxPresenceMembersPerChannel
-			if limit <= 0 {
-				limit = defaultMaxPresenceMembers
-			}
+			limit := protocol.Limit(app.MaxPresenceMembersPerChannel, protocol.DefaultMaxPresenceUsers)
 			if len(ch.members) >= limit {
 				empty := len(ch.subs) == 0
 				ch.mu.Unlock()

@@ -92,7 +92,7 @@ func (h *Hub) signIn(c *Conn, id, raw string, watch []string) {
 		}
 	}
 	if len(watch) > 0 {
-		c.send(watchlistFrame(on, off))
+		c.send(protocol.Watchlist(on, off))
 	}
 	if online {
 		notifyWatchers(a, id, "online")
@@ -131,40 +131,13 @@ func notifyWatchers(a *appState, id, status string) {
 	}
 	var frame []byte
 	if status == "online" {
-		frame = watchlistFrame([]string{id}, nil)
+		frame = protocol.Watchlist([]string{id}, nil)
 	} else {
-		frame = watchlistFrame(nil, []string{id})
+		frame = protocol.Watchlist(nil, []string{id})
 	}
 	for w := range ws {
 		w.send(frame)
 	}
-}
-
-func watchlistFrame(online, offline []string) []byte {
-	buf := []byte(`{"events":[`)
-	n := 0
-	for _, e := range []struct {
-		name string
-		ids  []string
-	}{{"online", online}, {"offline", offline}} {
-		if len(e.ids) == 0 {
-			continue
-		}
-		if n > 0 {
-			buf = append(buf, ',')
-		}
-		n++
-		buf = append(buf, `{"name":"`+e.name+`","user_ids":[`...)
-		for i, id := range e.ids {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = protocol.AppendString(buf, id)
-		}
-		buf = append(buf, "]}"...)
-	}
-	buf = append(buf, "]}"...)
-	return protocol.Event(protocol.EventWatchlist, "", string(buf), "")
 }
 
 // addTo and removeFrom maintain a map of sets; removeFrom reports whether

@@ -8,17 +8,14 @@ import (
 
 // Channel name prefixes.
 const (
-	PrefixPrivate          = "private-"
-	PrefixPresence         = "presence-"
-	PrefixEncrypted        = "private-encrypted-"
-	PrefixCache            = "cache-"
-	PrefixPrivateCache     = "private-cache-"
-	PrefixEncryptedCache   = "private-encrypted-cache-"
-	PrefixPresenceCache    = "presence-cache-"
-	PrefixServerToUser     = "#server-to-user-"
-	DefaultMaxChannelName  = 200
-	DefaultMaxEventName    = 200
-	DefaultMaxPayloadBytes = 10 * 1024
+	PrefixPrivate        = "private-"
+	PrefixPresence       = "presence-"
+	PrefixEncrypted      = "private-encrypted-"
+	PrefixCache          = "cache-"
+	PrefixPrivateCache   = "private-cache-"
+	PrefixEncryptedCache = "private-encrypted-cache-"
+	PrefixPresenceCache  = "presence-cache-"
+	PrefixServerToUser   = "#server-to-user-"
 )
 
 // ChannelKind is the access type of a channel, decided by its prefix.

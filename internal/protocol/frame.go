@@ -129,3 +129,47 @@ func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
 }
+
+// ConnectionEstablished is the first frame of a socket, announcing its id
+// and the activity timeout in whole seconds (at least 1).
+func ConnectionEstablished(socketID string, activityTimeoutSeconds int) []byte {
+	data := make([]byte, 0, 64)
+	data = append(data, `{"socket_id":`...)
+	data = AppendString(data, socketID)
+	data = append(data, `,"activity_timeout":`...)
+	data = strconv.AppendInt(data, int64(max(activityTimeoutSeconds, 1)), 10)
+	data = append(data, '}')
+	return Event(EventConnectionEstablished, "", string(data), "")
+}
+
+// Watchlist is a pusher_internal:watchlist_events frame telling a
+// signed-in user which of its watchlist came online and went offline;
+// an empty list is left out.
+func Watchlist(online, offline []string) []byte {
+	data := append(make([]byte, 0, 64), `{"events":[`...)
+	n := 0
+	for _, e := range []struct {
+		name string
+		ids  []string
+	}{{"online", online}, {"offline", offline}} {
+		if len(e.ids) == 0 {
+			continue
+		}
+		if n > 0 {
+			data = append(data, ',')
+		}
+		n++
+		data = append(data, `{"name":"`...)
+		data = append(data, e.name...)
+		data = append(data, `","user_ids":[`...)
+		for i, id := range e.ids {
+			if i > 0 {
+				data = append(data, ',')
+			}
+			data = AppendString(data, id)
+		}
+		data = append(data, "]}"...)
+	}
+	data = append(data, "]}"...)
+	return Event(EventWatchlist, "", string(data), "")
+}

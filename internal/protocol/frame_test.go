@@ -13,7 +13,9 @@ var update = flag.Bool("update", false, "rewrite the golden frames in testdata/"
 // TestGoldenFrames pins the exact bytes of the frames clients parse.
 func TestGoldenFrames(t *testing.T) {
 	frames := map[string][]byte{
-		"connection_established": Event(EventConnectionEstablished, "", `{"socket_id":"123.456","activity_timeout":120}`, ""),
+		"connection_established": ConnectionEstablished("123.456", 120),
+		"watchlist":              Watchlist([]string{"1", "ü\"2"}, []string{"3"}),
+		"watchlist_offline_only": Watchlist(nil, []string{"3"}),
 		"subscription_succeeded": Event(EventSubscriptionSucceeded, "presence-room", `{"presence":{"ids":["1"],"hash":{"1":{"name":"A"}},"count":1}}`, ""),
 		"client_event_presence":  Event("client-typing", "presence-room", `{"x":1}`, "42"),
 		"error":                  Error(4001, "Application does not exist", ""),

@@ -29,5 +29,5 @@ func ExampleMiddleware() {
 	}
 	// Output:
 	// 200 0  {}
-	// 429 0 60 {"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."}
+	// 429 0 60 {"error":"rate limit exceeded, retry later","code":"rate_limited","status":429}
 }

@@ -8,14 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
-
-// TooManyRequestsBody is the JSON body of a 429 answer; it is Sockudo's.
-const TooManyRequestsBody = `{"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."}`
-
-// unavailableBody answers when the limiter fails and is not guarded.
-const unavailableBody = `{"error":"Service Unavailable","message":"Rate limiter unavailable. Please try again later."}`
 
 // Rule limits requests per client IP.
 type Rule struct {
@@ -45,14 +40,14 @@ func Middleware(rule Rule, next http.Handler) http.Handler {
 // may proceed. It always sets X-RateLimit-Limit, X-RateLimit-Remaining and
 // X-RateLimit-Reset (unix seconds, rounded up) when the limiter answers.
 // On a denial it writes 429 with Retry-After (seconds, at least 1) and
-// TooManyRequestsBody. If the limiter returns an error, Check writes 503,
+// the API's JSON error body (code rate_limited). If the limiter returns an error, Check writes 503,
 // or nothing when the client has already gone.
 func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
 	res, err := rule.Limiter.Allow(ctx, rule.KeyPrefix+ClientIP(r, rule.TrustHops), rule.Limit, 1)
 	if err != nil {
 		if ctx.Err() == nil {
-			writeJSON(w, http.StatusServiceUnavailable, unavailableBody)
+			apierr.Write(w, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "rate limiter unavailable, retry later"))
 		}
 		return false
 	}
@@ -64,14 +59,8 @@ func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	h.Set("Retry-After", strconv.FormatInt(int64(max(1, (res.RetryAfter+time.Second-1)/time.Second)), 10))
-	writeJSON(w, http.StatusTooManyRequests, TooManyRequestsBody)
+	apierr.Write(w, apierr.New(http.StatusTooManyRequests, apierr.CodeRateLimited, "rate limit exceeded, retry later"))
 	return false
-}
-
-func writeJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
 }
 
 // ClientIP returns the address of the client that sent r, for use as a

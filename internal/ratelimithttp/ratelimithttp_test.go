@@ -134,7 +134,7 @@ func TestMiddleware(t *testing.T) {
 	if w.Code != http.StatusTooManyRequests {
 		t.Fatalf("third request: status %d, want 429", w.Code)
 	}
-	if got := w.Body.String(); got != `{"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."}` {
+	if got := w.Body.String(); got != `{"error":"rate limit exceeded, retry later","code":"rate_limited","status":429}` {
 		t.Fatalf("429 body = %q", got)
 	}
 	header(t, w, "Content-Type", "application/json")

@@ -63,7 +63,7 @@ func (b *Backends) open(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	b.closers = append(b.closers, closeFn)
-	b.limiter, err = openRateLimiter(b.cfg, b.redis, log)
+	b.limiter, err = openRateLimiter(b.cfg, b.redis)
 	return err
 }
 

@@ -42,9 +42,13 @@ func rateLimitOptions(c *config.RateLimiter, l ratelimit.Limiter) []sockudo.Opti
 	rule := func(r config.RateLimitRule) sockudo.RateLimit {
 		return sockudo.RateLimit{Max: r.MaxRequests, Window: config.Seconds(r.WindowSeconds), TrustHops: r.TrustHops, KeyPrefix: r.KeyPrefix()}
 	}
-	return []sockudo.Option{
+	opts := []sockudo.Option{
 		sockudo.WithRateLimiter(l),
 		sockudo.WithAPIRateLimit(rule(c.APIRateLimit)),
 		sockudo.WithConnectionRateLimit(rule(c.WebSocketRateLimit)),
 	}
+	if c.FailClosed {
+		opts = append(opts, sockudo.WithRateLimiterFailClosed())
+	}
+	return opts
 }

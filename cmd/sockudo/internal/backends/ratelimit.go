@@ -2,7 +2,6 @@ package backends
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
 	"github.com/sockudo-go/sockudo/ratelimit"
@@ -11,11 +10,11 @@ import (
 )
 
 // openRateLimiter builds the limiter that cfg.RateLimiter.Driver names,
-// taking its Redis client from clients, wrapped in a *ratelimit.Guard
-// (fail open unless fail_closed; its Stats count backend failures); nil
-// means rate limiting is off. The limits and trust hops to apply are
+// taking its Redis client from clients; nil means rate limiting is off.
+// The server guards it (fail open unless fail_closed, see
+// rateLimitOptions). The limits and trust hops to apply are
 // cfg.RateLimiter.APIRateLimit and WebSocketRateLimit.
-func openRateLimiter(cfg *config.Config, clients *redisClients, log *slog.Logger) (ratelimit.Limiter, error) {
+func openRateLimiter(cfg *config.Config, clients *redisClients) (ratelimit.Limiter, error) {
 	c := &cfg.RateLimiter
 	if !c.Enabled || c.Driver == "none" {
 		return nil, nil
@@ -23,14 +22,9 @@ func openRateLimiter(cfg *config.Config, clients *redisClients, log *slog.Logger
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	var l ratelimit.Limiter
 	switch c.Driver {
 	case "memory":
-		m, err := memory.New(nil)
-		if err != nil {
-			return nil, err
-		}
-		l = m
+		return memory.New(nil)
 	case "redis", "redis-cluster":
 		cluster := c.Driver == "redis-cluster" || c.Redis.ClusterMode
 		opt, err := redisOption(&cfg.Database.Redis, cluster, c.Redis.URLOverride, "rate_limiter.redis.url_override")
@@ -41,13 +35,12 @@ func openRateLimiter(cfg *config.Config, clients *redisClients, log *slog.Logger
 		if err != nil {
 			return nil, fmt.Errorf("rate_limiter.driver %s: %w", c.Driver, err)
 		}
-		r, err := redislimit.New(client, &redislimit.Options{Prefix: c.Redis.Prefix})
+		l, err := redislimit.New(client, &redislimit.Options{Prefix: c.Redis.Prefix})
 		if err != nil {
 			return nil, fmt.Errorf("rate_limiter.redis: %w", err)
 		}
-		l = r
+		return l, nil
 	default:
 		return nil, fmt.Errorf("rate_limiter.driver (RATE_LIMITER_DRIVER) %q is not one of memory, redis, redis-cluster, none", c.Driver)
 	}
-	return ratelimit.NewGuard(l, &ratelimit.GuardOptions{FailClosed: c.FailClosed, Logger: log}), nil
 }
