@@ -148,3 +148,20 @@ func TestUnknownKeyFloodBoundsStoreLoad(t *testing.T) {
 	close(m.hold)
 	wg.Wait()
 }
+
+// A client that sends X-Real-IP straight to a server behind one trusted
+// proxy cannot step around the per-IP connection limit by changing it.
+func TestForgedRealIPDoesNotBypassRateLimit(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, sockudo.WithConnectionRateLimit(sockudo.RateLimit{Max: 2, Window: time.Minute, TrustHops: 1}))
+	limited := 0
+	for i := range 5 {
+		h := http.Header{"X-Real-IP": {fmt.Sprintf("203.0.113.%d", i+1)}}
+		if res, _ := getStatus(t, s.http.URL+"/app/"+testKey, h); res.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited != 3 {
+		t.Fatalf("%d of 5 attempts with forged X-Real-IP were limited, want 3 (the peer address is the key)", limited)
+	}
+}

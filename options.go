@@ -33,6 +33,12 @@ type RateLimit struct {
 	Max       int
 	Window    time.Duration
 	TrustHops int
+	// RealIPHeader names the header a trusted proxy writes the client
+	// address in (for example "X-Real-IP"), used with TrustHops >= 1 when a
+	// request has no X-Forwarded-For. Empty (the default) never reads one,
+	// so a client that reaches the server directly cannot choose its
+	// address.
+	RealIPHeader string
 	// KeyPrefix namespaces the limit's keys in the limiter, so servers
 	// sharing a Redis limiter share budgets only where prefixes match.
 	// Empty means "api:" for the API limit and "ws:" for connections.

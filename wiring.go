@@ -159,9 +159,10 @@ func (s *Server) rule(l *RateLimit, prefix string) *ratelimithttp.Rule {
 		prefix = l.KeyPrefix
 	}
 	return &ratelimithttp.Rule{
-		Limiter:   s.limiter,
-		Limit:     ratelimit.Limit{Max: l.Max, Window: l.Window},
-		KeyPrefix: prefix,
-		TrustHops: l.TrustHops,
+		Limiter:      s.limiter,
+		Limit:        ratelimit.Limit{Max: l.Max, Window: l.Window},
+		KeyPrefix:    prefix,
+		TrustHops:    l.TrustHops,
+		RealIPHeader: l.RealIPHeader,
 	}
 }

@@ -24,6 +24,10 @@ type Rule struct {
 	// TrustHops is the number of reverse proxies in front of the server;
 	// see ClientIP.
 	TrustHops int
+	// RealIPHeader, when set, names the header the trusted proxy writes the
+	// client address in, used when there is no X-Forwarded-For; see
+	// ClientIP.
+	RealIPHeader string
 }
 
 // Middleware returns a handler that applies rule to each request and calls
@@ -44,7 +48,7 @@ func Middleware(rule Rule, next http.Handler) http.Handler {
 // or nothing when the client has already gone.
 func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
-	res, err := rule.Limiter.Allow(ctx, rule.KeyPrefix+ClientIP(r, rule.TrustHops), rule.Limit, 1)
+	res, err := rule.Limiter.Allow(ctx, rule.KeyPrefix+ClientIP(r, rule.TrustHops, rule.RealIPHeader), rule.Limit, 1)
 	if err != nil {
 		if ctx.Err() == nil {
 			apierr.Write(w, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "rate limiter unavailable, retry later"))
@@ -74,16 +78,21 @@ func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 // list); entries further left were written by the client and are never
 // used. If the list is shorter than N or that entry is not an IP address,
 // the request did not come through the configured proxies and the peer
-// address is used. With no X-Forwarded-For at all, X-Real-IP (which
-// proxies such as nginx set) is used when valid, else the peer address.
-func ClientIP(r *http.Request, trustHops int) string {
+// address is used. With no X-Forwarded-For at all, the header named by
+// realIPHeader (such as X-Real-IP, which nginx can be told to set) is used
+// when it is configured and valid, else the peer address: a client that
+// reaches the server around the proxies cannot pick its address.
+func ClientIP(r *http.Request, trustHops int, realIPHeader string) string {
 	peer := remoteIP(r.RemoteAddr)
 	if trustHops <= 0 {
 		return peer
 	}
 	values := r.Header.Values("X-Forwarded-For")
 	if len(values) == 0 {
-		if ip, ok := parseIP(r.Header.Get("X-Real-IP")); ok {
+		if realIPHeader == "" {
+			return peer
+		}
+		if ip, ok := parseIP(r.Header.Get(realIPHeader)); ok {
 			return ip
 		}
 		return peer

@@ -22,28 +22,31 @@ func TestClientIP(t *testing.T) {
 		realIP string
 		hops   int
 		want   string
+		header string // RealIPHeader; "" ignores X-Real-IP
 	}{
-		{"peer", "192.0.2.1:5000", nil, "", 0, "192.0.2.1"},
-		{"peer ignores forged headers", "192.0.2.1:5000", []string{"6.6.6.6"}, "7.7.7.7", 0, "192.0.2.1"},
-		{"peer IPv6", "[2001:db8::1]:443", nil, "", 0, "2001:db8::1"},
-		{"peer IPv4-mapped", "[::ffff:192.0.2.9]:443", nil, "", 0, "192.0.2.9"},
-		{"peer with zone", "[fe80::1%eth0]:443", nil, "", 0, "fe80::1"},
-		{"peer not host:port", "@", nil, "", 0, "@"},
-		{"negative hops like 0", "192.0.2.1:5000", []string{"6.6.6.6"}, "", -1, "192.0.2.1"},
-		{"one proxy", "10.0.0.1:80", []string{"203.0.113.7"}, "", 1, "203.0.113.7"},
-		{"one proxy, forged entry left of it", "10.0.0.1:80", []string{"6.6.6.6, 203.0.113.7"}, "", 1, "203.0.113.7"},
-		{"two proxies", "10.0.0.2:80", []string{"6.6.6.6, 203.0.113.7, 10.0.0.1"}, "", 2, "203.0.113.7"},
-		{"two proxies, split headers", "10.0.0.2:80", []string{"6.6.6.6", "203.0.113.7,10.0.0.1"}, "", 2, "203.0.113.7"},
-		{"spaces", "10.0.0.1:80", []string{" 203.0.113.7 ,  10.0.0.9 "}, "", 2, "203.0.113.7"},
-		{"entry with port", "10.0.0.1:80", []string{"203.0.113.7:4711"}, "", 1, "203.0.113.7"},
-		{"IPv6 entry with port", "10.0.0.1:80", []string{"[2001:db8::7]:4711"}, "", 1, "2001:db8::7"},
-		{"list shorter than hops", "10.0.0.1:80", []string{"6.6.6.6"}, "", 2, "10.0.0.1"},
-		{"entry not an IP", "10.0.0.1:80", []string{"unknown"}, "", 1, "10.0.0.1"},
-		{"empty entry", "10.0.0.1:80", []string{"203.0.113.7,"}, "", 1, "10.0.0.1"},
-		{"X-Real-IP without X-Forwarded-For", "10.0.0.1:80", nil, "203.0.113.8", 1, "203.0.113.8"},
-		{"X-Forwarded-For wins over X-Real-IP", "10.0.0.1:80", []string{"203.0.113.7"}, "6.6.6.6", 1, "203.0.113.7"},
-		{"invalid X-Real-IP", "10.0.0.1:80", nil, "nope", 1, "10.0.0.1"},
-		{"no headers", "10.0.0.1:80", nil, "", 1, "10.0.0.1"},
+		{"peer", "192.0.2.1:5000", nil, "", 0, "192.0.2.1", ""},
+		{"peer ignores forged headers", "192.0.2.1:5000", []string{"6.6.6.6"}, "7.7.7.7", 0, "192.0.2.1", ""},
+		{"peer IPv6", "[2001:db8::1]:443", nil, "", 0, "2001:db8::1", ""},
+		{"peer IPv4-mapped", "[::ffff:192.0.2.9]:443", nil, "", 0, "192.0.2.9", ""},
+		{"peer with zone", "[fe80::1%eth0]:443", nil, "", 0, "fe80::1", ""},
+		{"peer not host:port", "@", nil, "", 0, "@", ""},
+		{"negative hops like 0", "192.0.2.1:5000", []string{"6.6.6.6"}, "", -1, "192.0.2.1", ""},
+		{"one proxy", "10.0.0.1:80", []string{"203.0.113.7"}, "", 1, "203.0.113.7", ""},
+		{"one proxy, forged entry left of it", "10.0.0.1:80", []string{"6.6.6.6, 203.0.113.7"}, "", 1, "203.0.113.7", ""},
+		{"two proxies", "10.0.0.2:80", []string{"6.6.6.6, 203.0.113.7, 10.0.0.1"}, "", 2, "203.0.113.7", ""},
+		{"two proxies, split headers", "10.0.0.2:80", []string{"6.6.6.6", "203.0.113.7,10.0.0.1"}, "", 2, "203.0.113.7", ""},
+		{"spaces", "10.0.0.1:80", []string{" 203.0.113.7 ,  10.0.0.9 "}, "", 2, "203.0.113.7", ""},
+		{"entry with port", "10.0.0.1:80", []string{"203.0.113.7:4711"}, "", 1, "203.0.113.7", ""},
+		{"IPv6 entry with port", "10.0.0.1:80", []string{"[2001:db8::7]:4711"}, "", 1, "2001:db8::7", ""},
+		{"list shorter than hops", "10.0.0.1:80", []string{"6.6.6.6"}, "", 2, "10.0.0.1", ""},
+		{"entry not an IP", "10.0.0.1:80", []string{"unknown"}, "", 1, "10.0.0.1", ""},
+		{"empty entry", "10.0.0.1:80", []string{"203.0.113.7,"}, "", 1, "10.0.0.1", ""},
+		{"X-Real-IP not configured: a client bypassing the proxy cannot pick its address", "10.0.0.1:80", nil, "203.0.113.8", 1, "10.0.0.1", ""},
+		{"X-Real-IP without X-Forwarded-For", "10.0.0.1:80", nil, "203.0.113.8", 1, "203.0.113.8", "X-Real-IP"},
+		{"X-Forwarded-For wins over X-Real-IP", "10.0.0.1:80", []string{"203.0.113.7"}, "6.6.6.6", 1, "203.0.113.7", "X-Real-IP"},
+		{"invalid X-Real-IP", "10.0.0.1:80", nil, "nope", 1, "10.0.0.1", "X-Real-IP"},
+		{"X-Real-IP ignored with no trusted hop", "192.0.2.1:5000", nil, "203.0.113.8", 0, "192.0.2.1", "X-Real-IP"},
+		{"no headers", "10.0.0.1:80", nil, "", 1, "10.0.0.1", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -54,7 +57,7 @@ func TestClientIP(t *testing.T) {
 			if c.realIP != "" {
 				r.Header.Set("X-Real-IP", c.realIP)
 			}
-			if got := ClientIP(r, c.hops); got != c.want {
+			if got := ClientIP(r, c.hops, c.header); got != c.want {
 				t.Fatalf("ClientIP = %q, want %q", got, c.want)
 			}
 		})
