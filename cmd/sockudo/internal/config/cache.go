@@ -69,8 +69,11 @@ func (c *Cache) applyEnv(e env) error {
 }
 
 // DriverName returns Driver in lower case, memory when empty.
-func (c *Cache) DriverName() string {
-	d := strings.ToLower(strings.TrimSpace(c.Driver))
+func (c *Cache) DriverName() string { return driverName(c.Driver) }
+
+// driverName normalises a driver setting: lower case, memory when empty.
+func driverName(d string) string {
+	d = strings.ToLower(strings.TrimSpace(d))
 	if d == "" {
 		return "memory"
 	}

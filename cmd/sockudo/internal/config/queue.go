@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Queue is the "queue" section: the queue that carries webhooks.
@@ -104,13 +103,7 @@ func (c *Queue) applyEnv(e env) error {
 }
 
 // DriverName returns Driver in lower case, memory when empty.
-func (c *Queue) DriverName() string {
-	d := strings.ToLower(strings.TrimSpace(c.Driver))
-	if d == "" {
-		return "memory"
-	}
-	return d
-}
+func (c *Queue) DriverName() string { return driverName(c.Driver) }
 
 // Validate checks the section, naming the option at fault.
 func (c *Queue) Validate() error {
