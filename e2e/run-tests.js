@@ -16,12 +16,12 @@ let tmp;
 if (!process.env.SOCKUDO_E2E_SERVER_BIN) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-e2e-bin-'));
   const started = Date.now();
-  process.stdout.write('building ./examples/server ... ');
+  process.stdout.write('building ./cmd/sockudo ... ');
   try {
     process.env.SOCKUDO_E2E_SERVER_BIN = buildServer(tmp);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    console.error(`\ngo build ./examples/server failed: ${err.message}`);
+    console.error(`\ngo build ./cmd/sockudo failed: ${err.message}`);
     process.exit(1);
   }
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

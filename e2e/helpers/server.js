@@ -1,6 +1,6 @@
 'use strict';
 
-// Starting and stopping the standalone server (examples/server) for the
+// Starting and stopping the standalone server (cmd/sockudo) for the
 // end-to-end tests. Each test file starts its own server on a free loopback
 // port with its own environment and config file, and stops it with SIGTERM.
 
@@ -39,10 +39,10 @@ function serverBinary() {
   return builtBinary;
 }
 
-/** Builds ./examples/server into dir and returns the binary's path. */
+/** Builds ./cmd/sockudo into dir and returns the binary's path. */
 function buildServer(dir) {
   const out = path.join(dir, 'sockudo-server');
-  execFileSync('go', ['build', '-o', out, './examples/server'], {
+  execFileSync('go', ['build', '-o', out, './cmd/sockudo'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     timeout: 10 * 60 * 1000,

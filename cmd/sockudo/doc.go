@@ -1,0 +1,20 @@
+// Command sockudo is the standalone sockudo server: a drop-in for Sockudo
+// and soketi deployments. With no configuration it serves the Pusher
+// protocol on 0.0.0.0:6001 for the app app-id / app-key / app-secret,
+// with in-memory drivers:
+//
+//	go run ./cmd/sockudo [--config config.json]
+//
+// Configuration comes from defaults, then a Sockudo-shaped config.json
+// given with --config, then Sockudo's environment variables (HOST, PORT,
+// SOCKUDO_DEFAULT_APP_*, APP_MANAGER_DRIVER, CACHE_DRIVER, QUEUE_DRIVER,
+// RATE_LIMITER_*, ...). Keys the server does not support are ignored with
+// a warning, so an existing Sockudo config file starts as it is.
+//
+// The cache, queue and rate limiter drivers that point at the same Redis
+// share one client. Health checks are answered at /up and, as soketi and
+// Sockudo do, at the root path.
+//
+// Package internal/config reads the configuration; internal/backends
+// opens the drivers it names.
+package main

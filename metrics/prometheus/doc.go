@@ -1,4 +1,0 @@
-// Package prometheus exports a sockudo server's Stats as Prometheus
-// metrics, read at scrape time so the server's hot path pays nothing for
-// them. It is the only package that imports the Prometheus client.
-package prometheus
