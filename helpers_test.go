@@ -13,6 +13,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
 
@@ -70,12 +71,7 @@ func redisClient(t *testing.T, url, addr string) rueidis.Client {
 	if addr != "" {
 		opt.InitAddress = []string{addr}
 	}
-	client, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	return client
+	return testenv.RedisClient(t, opt)
 }
 
 // redisAddr returns the host:port of a Redis URL.

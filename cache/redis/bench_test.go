@@ -7,15 +7,16 @@ import (
 	"time"
 
 	rediscache "github.com/sockudo-go/sockudo/cache/redis"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // benchCache returns a cache on the standalone test Redis, holding 1024
 // keys of 256 bytes under a prefix that is dropped when b ends.
 func benchCache(b *testing.B, opts rediscache.Options) (*rediscache.Cache, []string) {
 	b.Helper()
-	client := newClient(b, standaloneOption(b))
-	opts.Prefix = testPrefix(b)
-	dropPrefix(b, client, opts.Prefix)
+	client := testenv.RedisClient(b, testenv.RedisStandalone(b))
+	opts.Prefix = testenv.UniquePrefix(b)
+	testenv.DropKeys(b, client, opts.Prefix)
 	c, err := rediscache.New(client, &opts)
 	if err != nil {
 		b.Fatal(err)

@@ -42,7 +42,7 @@ func (b *lockedBuffer) String() string {
 // port and checks that the same client and caches work again.
 func TestOutageAndRecovery(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	client := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
+	client := testenv.RedisClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
 	const timeout = 400 * time.Millisecond
 	const slack = time.Second // scheduling on a loaded 2-core machine
 	caches := map[string]*rediscache.Cache{}

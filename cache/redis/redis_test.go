@@ -2,8 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -17,85 +15,13 @@ import (
 	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
-// standaloneOption returns the client options for SOCKUDO_TEST_REDIS_URL.
-func standaloneOption(t testing.TB) rueidis.ClientOption {
-	t.Helper()
-	opt, err := rueidis.ParseURL(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL"))
-	if err != nil {
-		t.Fatalf("SOCKUDO_TEST_REDIS_URL: %v", err)
-	}
-	return opt
-}
-
-// clusterOption returns the client options for the 3-master cluster.
-func clusterOption(t testing.TB) rueidis.ClientOption {
-	t.Helper()
-	addrs := strings.Split(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_CLUSTER_ADDRS"), ",")
-	return rueidis.ClientOption{InitAddress: addrs, ShuffleInit: true}
-}
-
-// sentinelOption returns the client options for the Sentinel deployment.
-func sentinelOption(t testing.TB) rueidis.ClientOption {
-	t.Helper()
-	addrs := strings.Split(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SENTINEL_ADDRS"), ",")
-	master := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SENTINEL_MASTER")
-	return rueidis.ClientOption{InitAddress: addrs, Sentinel: rueidis.SentinelOption{MasterSet: master}}
-}
-
-// newClient connects with opt and closes the client when t ends.
-func newClient(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
-	t.Helper()
-	client, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatalf("rueidis.NewClient(%v): %v", opt.InitAddress, err)
-	}
-	t.Cleanup(client.Close)
-	return client
-}
-
-// testPrefix returns a key prefix unique to t and this run.
-func testPrefix(t testing.TB) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
-	return "sockudo_test:" + name + ":" + hex.EncodeToString(b) + ":"
-}
-
-// dropPrefix deletes every key under prefix, on every node, when t ends:
-// a safety net under the suite's own cleanup.
-func dropPrefix(t testing.TB, client rueidis.Client, prefix string) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for addr, node := range client.Nodes() {
-			var cursor uint64
-			for {
-				e, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
-				if err != nil {
-					t.Logf("cleanup: SCAN on %s: %v", addr, err)
-					break
-				}
-				for _, k := range e.Elements {
-					// Through the routing client: a replica refuses DEL.
-					if err := client.Do(ctx, client.B().Del().Key(k).Build()).Error(); err != nil {
-						t.Logf("cleanup: DEL %q: %v", k, err)
-					}
-				}
-				if cursor = e.Cursor; cursor == 0 {
-					break
-				}
-			}
-		}
-	})
-}
-
 // harness returns a conformance harness on the deployment that opt reaches.
 // Every cache from New or NewShared gets its own client, as a separate
 // process would.
 func harness(opt rueidis.ClientOption, opts rediscache.Options) cachetest.Harness {
 	newShared := func(t *testing.T, prefix string) cache.Cache {
-		client := newClient(t, opt)
-		dropPrefix(t, client, prefix)
+		client := testenv.RedisClient(t, opt)
+		testenv.DropKeys(t, client, prefix)
 		o := opts
 		o.Prefix = prefix
 		c, err := rediscache.New(client, &o)
@@ -105,33 +31,33 @@ func harness(opt rueidis.ClientOption, opts rediscache.Options) cachetest.Harnes
 		return c
 	}
 	return cachetest.Harness{
-		New:        func(t *testing.T) cache.Cache { return newShared(t, testPrefix(t)) },
+		New:        func(t *testing.T) cache.Cache { return newShared(t, testenv.UniquePrefix(t)) },
 		NewShared:  newShared,
 		DefaultTTL: opts.DefaultTTL,
 	}
 }
 
 func TestConformanceStandalone(t *testing.T) {
-	cachetest.Run(t, harness(standaloneOption(t), rediscache.Options{}))
+	cachetest.Run(t, harness(testenv.RedisStandalone(t), rediscache.Options{}))
 }
 
 func TestConformanceStandaloneClientSideCaching(t *testing.T) {
-	cachetest.Run(t, harness(standaloneOption(t), rediscache.Options{
+	cachetest.Run(t, harness(testenv.RedisStandalone(t), rediscache.Options{
 		ClientSideTTL: time.Minute,
 		DefaultTTL:    time.Second,
 	}))
 }
 
 func TestConformanceCluster(t *testing.T) {
-	cachetest.Run(t, harness(clusterOption(t), rediscache.Options{DefaultTTL: time.Hour}))
+	cachetest.Run(t, harness(testenv.RedisCluster(t), rediscache.Options{DefaultTTL: time.Hour}))
 }
 
 func TestConformanceClusterClientSideCaching(t *testing.T) {
-	cachetest.Run(t, harness(clusterOption(t), rediscache.Options{ClientSideTTL: time.Minute}))
+	cachetest.Run(t, harness(testenv.RedisCluster(t), rediscache.Options{ClientSideTTL: time.Minute}))
 }
 
 func TestConformanceSentinel(t *testing.T) {
-	cachetest.Run(t, harness(sentinelOption(t), rediscache.Options{}))
+	cachetest.Run(t, harness(testenv.RedisSentinel(t), rediscache.Options{}))
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -152,13 +78,13 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestDefaultPrefixAndPlainValues(t *testing.T) {
-	client := newClient(t, standaloneOption(t))
+	client := testenv.RedisClient(t, testenv.RedisStandalone(t))
 	c, err := rediscache.New(client, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	key := testPrefix(t) + "k"
+	key := testenv.UniquePrefix(t) + "k"
 	raw := rediscache.DefaultPrefix + key
 	t.Cleanup(func() { client.Do(context.Background(), client.B().Del().Key(raw).Build()) })
 
@@ -184,9 +110,9 @@ func TestDefaultPrefixAndPlainValues(t *testing.T) {
 }
 
 func TestClusterKeysSpreadOverSlots(t *testing.T) {
-	client := newClient(t, clusterOption(t))
-	prefix := testPrefix(t)
-	dropPrefix(t, client, prefix)
+	client := testenv.RedisClient(t, testenv.RedisCluster(t))
+	prefix := testenv.UniquePrefix(t)
+	testenv.DropKeys(t, client, prefix)
 	c, err := rediscache.New(client, &rediscache.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -209,9 +135,9 @@ func TestClusterKeysSpreadOverSlots(t *testing.T) {
 }
 
 func TestClientSideCachingKeepsLocalCopy(t *testing.T) {
-	client := newClient(t, standaloneOption(t))
-	prefix := testPrefix(t)
-	dropPrefix(t, client, prefix)
+	client := testenv.RedisClient(t, testenv.RedisStandalone(t))
+	prefix := testenv.UniquePrefix(t)
+	testenv.DropKeys(t, client, prefix)
 	c, err := rediscache.New(client, &rediscache.Options{Prefix: prefix, ClientSideTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -244,9 +170,9 @@ func TestClientSideCachingKeepsLocalCopy(t *testing.T) {
 }
 
 func TestClientSideCachingReadsOwnWrites(t *testing.T) {
-	client := newClient(t, standaloneOption(t))
-	prefix := testPrefix(t)
-	dropPrefix(t, client, prefix)
+	client := testenv.RedisClient(t, testenv.RedisStandalone(t))
+	prefix := testenv.UniquePrefix(t)
+	testenv.DropKeys(t, client, prefix)
 	c, err := rediscache.New(client, &rediscache.Options{Prefix: prefix, ClientSideTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -24,28 +24,12 @@ const testLease = time.Second
 
 func standaloneClient(t testing.TB) rueidis.Client {
 	t.Helper()
-	opt, err := rueidis.ParseURL(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newClient(t, opt)
+	return testenv.RedisClient(t, testenv.RedisStandalone(t))
 }
 
 func clusterClient(t testing.TB) rueidis.Client {
 	t.Helper()
-	addrs := strings.Split(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_CLUSTER_ADDRS"), ",")
-	return newClient(t, rueidis.ClientOption{InitAddress: addrs, ShuffleInit: true})
-}
-
-func newClient(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
-	t.Helper()
-	opt.DisableCache = true
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatalf("rueidis.NewClient: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return testenv.RedisClient(t, testenv.RedisCluster(t))
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
@@ -154,7 +138,7 @@ func TestCutOffConsumerLosesItsLease(t *testing.T) {
 	opt, _ := rueidis.ParseURL(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL"))
 	proxy := testproxy.New(t, opt.InitAddress[0])
 	opt.InitAddress = []string{proxy.Addr()}
-	viaProxy := newClient(t, opt)
+	viaProxy := testenv.RedisClient(t, opt)
 
 	name := uniqueName(t)
 	dying := openQueue(t, viaProxy, name, 1)
@@ -215,7 +199,7 @@ func TestCutOffConsumerLosesItsLease(t *testing.T) {
 func TestJobsSurviveRedisRestart(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
-	client := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
+	client := testenv.RedisClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
 	q := openQueue(t, client, uniqueName(t), 2)
 	ctx := context.Background()
 	for _, p := range []string{"a", "b", "c"} {

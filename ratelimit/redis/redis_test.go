@@ -3,8 +3,6 @@ package redis_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,89 +21,23 @@ import (
 	redislimit "github.com/sockudo-go/sockudo/ratelimit/redis"
 )
 
-// backend knows how to reach one kind of Redis deployment.
-type backend struct {
-	name   string
-	option func(t testing.TB) rueidis.ClientOption
-}
-
-var backends = []backend{
-	{"Standalone", standaloneOption},
-	{"Cluster", func(t testing.TB) rueidis.ClientOption {
-		addrs := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_CLUSTER_ADDRS")
-		return rueidis.ClientOption{InitAddress: strings.Split(addrs, ",")}
-	}},
-	{"Sentinel", func(t testing.TB) rueidis.ClientOption {
-		addrs := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SENTINEL_ADDRS")
-		master := testenv.Lookup(t, "SOCKUDO_TEST_REDIS_SENTINEL_MASTER")
-		return rueidis.ClientOption{InitAddress: strings.Split(addrs, ","), Sentinel: rueidis.SentinelOption{MasterSet: master}}
-	}},
-}
-
-func standaloneOption(t testing.TB) rueidis.ClientOption {
-	opt, err := rueidis.ParseURL(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return opt
-}
-
-// newClient connects with opt and closes the client when t ends.
-func newClient(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
-	t.Helper()
-	opt.DisableCache = true
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatalf("connect to Redis: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// testPrefix returns a key prefix unique to t and deletes its keys when t
-// ends, so tests can share one Redis.
+// testPrefix returns a key prefix unique to t; its keys are deleted when t
+// ends.
 func testPrefix(t testing.TB, opt rueidis.ClientOption) string {
 	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	prefix := "sockudo_rl_test:" + t.Name() + ":" + hex.EncodeToString(b) + ":"
-	admin := newClient(t, opt)
-	t.Cleanup(func() { deleteKeys(t, admin, prefix) })
-	return prefix
-}
-
-// deleteKeys removes every key under prefix, on every node of a cluster.
-func deleteKeys(t testing.TB, c rueidis.Client, prefix string) {
-	ctx := context.Background()
-	for _, node := range c.Nodes() {
-		var cursor uint64
-		for range 10_000 {
-			entry, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
-			if err != nil {
-				break // a replica or a node that left; the keys expire anyway
-			}
-			for _, k := range entry.Elements {
-				if err := c.Do(ctx, c.B().Del().Key(k).Build()).Error(); err != nil {
-					t.Logf("cleanup: DEL %s: %v", k, err)
-				}
-			}
-			if cursor = entry.Cursor; cursor == 0 {
-				break
-			}
-		}
-	}
+	return testenv.RedisPrefix(t, testenv.RedisClient(t, opt))
 }
 
 func TestConformance(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			opt := b.option(t)
+	for _, b := range testenv.RedisDeployments {
+		t.Run(b.Name, func(t *testing.T) {
+			opt := b.Option(t)
 			prefix := testPrefix(t, opt)
 			ratelimittest.Run(t, ratelimittest.Harness{
 				// Every call makes its own client, so the Shared subtest
 				// checks two processes' worth of limiters on one Redis.
 				New: func(t *testing.T, _ func() time.Time) ratelimit.Limiter {
-					l, err := redislimit.New(newClient(t, opt), &redislimit.Options{Prefix: prefix})
+					l, err := redislimit.New(testenv.RedisClient(t, opt), &redislimit.Options{Prefix: prefix})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -126,8 +58,8 @@ func TestNewRejectsNilClient(t *testing.T) {
 // TestKeyLayout checks the stored key: the default prefix, the count, and
 // an expiry equal to the window.
 func TestKeyLayout(t *testing.T) {
-	opt := standaloneOption(t)
-	c := newClient(t, opt)
+	opt := testenv.RedisStandalone(t)
+	c := testenv.RedisClient(t, opt)
 	l, err := redislimit.New(c, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -157,9 +89,9 @@ func TestKeyLayout(t *testing.T) {
 // TestKeyWithoutExpiryStartsNewWindow checks that a key left without an
 // expiry (by hand, or by an old version) cannot block a client forever.
 func TestKeyWithoutExpiryStartsNewWindow(t *testing.T) {
-	opt := standaloneOption(t)
+	opt := testenv.RedisStandalone(t)
 	prefix := testPrefix(t, opt)
-	c := newClient(t, opt)
+	c := testenv.RedisClient(t, opt)
 	ctx := context.Background()
 	if err := c.Do(ctx, c.B().Set().Key(prefix+"k").Value("1000").Build()).Error(); err != nil {
 		t.Fatal(err)
@@ -195,11 +127,11 @@ func (b *logBuffer) String() string {
 func TestOutage(t *testing.T) {
 	for _, failClosed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("FailClosed=%v", failClosed), func(t *testing.T) {
-			opt := standaloneOption(t)
+			opt := testenv.RedisStandalone(t)
 			prefix := testPrefix(t, opt)
 			proxy := testproxy.New(t, opt.InitAddress[0])
 			opt.InitAddress = []string{proxy.Addr()}
-			inner, err := redislimit.New(newClient(t, opt), &redislimit.Options{Prefix: prefix, Timeout: 2 * time.Second})
+			inner, err := redislimit.New(testenv.RedisClient(t, opt), &redislimit.Options{Prefix: prefix, Timeout: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +189,7 @@ func TestOutage(t *testing.T) {
 // bounds the decision.
 func TestTimeout(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	c := newClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
+	c := testenv.RedisClient(t, rueidis.ClientOption{InitAddress: []string{srv.Addr()}})
 	l, err := redislimit.New(c, &redislimit.Options{Timeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -281,9 +213,9 @@ func TestTimeout(t *testing.T) {
 }
 
 func BenchmarkAllow(b *testing.B) {
-	opt := standaloneOption(b)
+	opt := testenv.RedisStandalone(b)
 	prefix := testPrefix(b, opt)
-	l, err := redislimit.New(newClient(b, opt), &redislimit.Options{Prefix: prefix})
+	l, err := redislimit.New(testenv.RedisClient(b, opt), &redislimit.Options{Prefix: prefix})
 	if err != nil {
 		b.Fatal(err)
 	}
