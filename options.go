@@ -2,6 +2,7 @@ package sockudo
 
 import (
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -72,6 +73,9 @@ type config struct {
 	webhookBatchSize int
 	webhookDelay     time.Duration
 	webhookRetryFor  time.Duration
+	webhookClient    *http.Client
+
+	hooks Hooks
 
 	limiter           ratelimit.Limiter
 	limiterFailClosed bool
@@ -249,12 +253,22 @@ func WithWebhookBatching(d time.Duration, size int) Option {
 }
 
 // WithWebhookDelay sets how long channel_vacated and member_removed wait
-// to be cancelled by a return (default 3 s).
+// to be cancelled by a return (default 3 s), for webhooks and lifecycle
+// hooks alike.
 func WithWebhookDelay(d time.Duration) Option { return func(c *config) { c.webhookDelay = d } }
 
 // WithWebhookRetry sets how long a failing webhook is retried with
 // exponential back-off (default 5 minutes).
 func WithWebhookRetry(d time.Duration) Option { return func(c *config) { c.webhookRetryFor = d } }
+
+// WithWebhookHTTPClient sets the client that sends webhooks, for a proxy,
+// custom TLS or instrumentation. By default the server uses a client that
+// keeps up to 64 idle connections per host and does not follow redirects
+// (a redirect is a failure that is not retried); nil restores it. Each
+// request is bounded to 10 s by its context whatever the client's Timeout.
+func WithWebhookHTTPClient(hc *http.Client) Option {
+	return func(c *config) { c.webhookClient = hc }
+}
 
 // WithRateLimiter sets the limiter behind every rate limit (default: in
 // memory). Share a Redis limiter so limits hold across servers. The server

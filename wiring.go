@@ -66,8 +66,8 @@ func (s *Server) initWebhooks(hc *hub.Config) error {
 		BatchingEnabled: s.cfg.webhookBatch > 0,
 		BatchDuration:   s.cfg.webhookBatch,
 		BatchSize:       s.cfg.webhookBatchSize,
-		Delay:           s.cfg.webhookDelay,
 		RetryFor:        s.cfg.webhookRetryFor,
+		HTTPClient:      s.cfg.webhookClient,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -91,7 +91,7 @@ func (s *Server) initWebhooks(hc *hub.Config) error {
 		}
 		return err
 	})
-	hc.Webhooks = webhookSink{d}
+	s.initLifecycle(hc, d)
 	return nil
 }
 
@@ -115,11 +115,6 @@ func waitDrained(ctx context.Context, q queue.Queue) {
 		}
 	}
 }
-
-// webhookSink adapts the dispatcher to the hub.
-type webhookSink struct{ d *webhook.Dispatcher }
-
-func (w webhookSink) Emit(app *appmanager.App, ev hub.WebhookEvent) { w.d.Emit(app, webhook.Event(ev)) }
 
 // initAPI builds the HTTP API handler.
 func (s *Server) initAPI() error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/internal/protocol"
@@ -24,6 +25,11 @@ type Conn struct {
 	state *appState
 	ws    *websocket.Conn
 	id    string
+	data  any // from the Connect hook; set before the socket runs
+
+	// clientEvents limits the socket's client events; created on the
+	// first one, used only by the reading goroutine.
+	clientEvents *rate.Limiter
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -3,10 +3,12 @@ package hub
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/sockudo-go/sockudo/internal/auth"
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
@@ -80,6 +82,16 @@ func (c *Conn) handleSubscribe(m *protocol.Message) {
 		var err error
 		if pm, err = parseChannelData(string(d.ChannelData), c.app.MaxPresenceMemberSizeInKB); err != nil {
 			c.rejectSubscription(name, protocol.CodeInvalidMessage, "InvalidChannelData", err.Error(), 400)
+			return
+		}
+	}
+	if hook := c.hub.cfg.Hooks.Subscribe; hook != nil {
+		sub := Subscription{Channel: name}
+		if pm != nil {
+			sub.UserID, sub.UserInfo = pm.userID, pm.info
+		}
+		if r := hook(c, sub); r != nil {
+			c.rejectSubscription(name, r.Code, "Forbidden", r.Message, http.StatusForbidden)
 			return
 		}
 	}
@@ -194,14 +206,22 @@ func (c *Conn) handleClientEvent(m *protocol.Message) {
 		reject("Event data is larger than " + strconv.Itoa(max) + " bytes")
 		return
 	}
-	if !c.hub.allowClientEvent(c) {
+	if !c.allowClientEvent() {
 		c.sendError(protocol.CodeClientEventRate, protocol.ReasonClientEventRate, channel)
 		return
+	}
+	if hook := c.hub.cfg.Hooks.ClientEvent; hook != nil {
+		if r := hook(c, ClientEvent{Channel: channel, Event: name, Data: data, UserID: userID}); r != nil {
+			if r.Code != 0 {
+				c.sendError(r.Code, r.Message, channel)
+			}
+			return
+		}
 	}
 	ch := c.state.channel(channel)
 	if ch == nil {
 		return
 	}
 	c.state.delivered.Add(uint64(ch.broadcast(protocol.Event(name, channel, data, userID), c)))
-	c.hub.emit(c.app, WebhookEvent{Name: HookClientEvent, Channel: channel, Event: name, Data: data, SocketID: c.id, UserID: userID})
+	c.hub.emit(c.app, lifecycle.Event{Name: lifecycle.ClientEvent, Channel: channel, Event: name, Data: data, SocketID: c.id, UserID: userID})
 }

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cache"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
@@ -25,34 +24,6 @@ const (
 	// DropMessages drops the messages that do not fit and keeps the socket.
 	DropMessages
 )
-
-// WebhookEvent is a channel transition reported to the webhook engine.
-type WebhookEvent struct {
-	Name              string
-	Channel           string
-	UserID            string
-	Event             string
-	Data              string
-	SocketID          string
-	SubscriptionCount int
-}
-
-// Webhook event names.
-const (
-	HookChannelOccupied   = "channel_occupied"
-	HookChannelVacated    = "channel_vacated"
-	HookMemberAdded       = "member_added"
-	HookMemberRemoved     = "member_removed"
-	HookClientEvent       = "client_event"
-	HookCacheMiss         = "cache_miss"
-	HookSubscriptionCount = "subscription_count"
-)
-
-// WebhookSink receives transitions. Emit must not block; it is called once
-// per transition (never per socket) after registry locks are released.
-type WebhookSink interface {
-	Emit(app *appmanager.App, ev WebhookEvent)
-}
 
 // Config configures a Hub. Zero values take the documented defaults.
 type Config struct {
@@ -82,10 +53,13 @@ type Config struct {
 	// CacheTTL is how long a cache channel keeps its last event. Default
 	// 30 minutes.
 	CacheTTL time.Duration
-	// Webhooks receives channel transitions; nil disables them.
-	Webhooks WebhookSink
-	// Limiter enforces per-socket client event budgets and the per-app
-	// backend and read budgets. Required.
+	// Events receives channel transitions (for webhooks and lifecycle
+	// hooks); nil disables them.
+	Events EventSink
+	// Hooks are the host's inline callbacks.
+	Hooks Hooks
+	// Limiter enforces the per-app backend and read budgets. Client
+	// events are limited per socket, in process. Required.
 	Limiter ratelimit.Limiter
 	// Now is the clock (for tests). Default time.Now.
 	Now func() time.Time

@@ -304,63 +304,6 @@ func (h *Hub) allowAppBudget(ctx context.Context, app *appmanager.App, kind stri
 	return nil
 }
 
-// allowClientEvent applies the app's max_client_events_per_second to one
-// socket (0 = unlimited).
-func (h *Hub) allowClientEvent(c *Conn) bool {
-	max := c.app.MaxClientEventsPerSecond
-	if max <= 0 {
-		return true
-	}
-	res, err := h.cfg.Limiter.Allow(c.ctx, "socket:"+c.id+":client-events", ratelimit.Limit{Max: max, Window: time.Second}, 1)
-	if err != nil {
-		return true
-	}
-	return res.Allowed
-}
-
-// emit hands a transition to the webhook sink.
-func (h *Hub) emit(app *appmanager.App, ev WebhookEvent) {
-	if h.cfg.Webhooks != nil && len(app.Webhooks) > 0 {
-		h.cfg.Webhooks.Emit(app, ev)
-	}
-}
-
-// wantsHook reports whether some webhook of the app may want event name,
-// so work done only for webhooks can be skipped.
-func (h *Hub) wantsHook(app *appmanager.App, name string) bool {
-	if h.cfg.Webhooks == nil {
-		return false
-	}
-	for _, w := range app.Webhooks {
-		if len(w.EventTypes) == 0 {
-			return true
-		}
-		for _, t := range w.EventTypes {
-			if t == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// listsHook reports whether some webhook of the app names event name in
-// its event_types. subscription_count webhooks fire on every count change,
-// so, as on Pusher, only webhooks that ask for them by name get them.
-func (h *Hub) listsHook(app *appmanager.App, name string) bool {
-	if h.cfg.Webhooks == nil {
-		return false
-	}
-	for _, w := range app.Webhooks {
-		for _, t := range w.EventTypes {
-			if t == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // cacheKey is where a cache channel's last event is stored.
 func cacheKey(appID, channel string) string {
 	return "app:" + appID + ":channel:" + channel + ":cache"

@@ -82,6 +82,15 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		reject(protocol.CodeUnauthorized, protocol.ReasonOriginDenied)
 		return
 	}
+	id := newSocketID()
+	var data any
+	if hook := h.cfg.Hooks.Connect; hook != nil {
+		var refuse *Refusal
+		if data, refuse = hook(r, app, id); refuse != nil {
+			reject(refuse.Code, refuse.Message)
+			return
+		}
+	}
 	// Count first, then check, so simultaneous upgrades cannot overshoot.
 	if n := h.conns.Add(1); h.cfg.MaxConnections > 0 && n > int64(h.cfg.MaxConnections) {
 		h.conns.Add(-1)
@@ -99,7 +108,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	h.wg.Add(1)
 
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &Conn{hub: h, app: app, state: state, ws: ws, id: newSocketID(), ctx: ctx, cancel: cancel}
+	c := &Conn{hub: h, app: app, state: state, ws: ws, id: id, data: data, ctx: ctx, cancel: cancel}
 	c.writeFn, c.readFn = c.writeLoop, c.readLoop
 	c.touch()
 	state.addSocket(c)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 )
 
@@ -100,12 +101,12 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 		}
 	}
 	// Transitions are emitted under the channel lock (Emit never blocks),
-	// so the webhook engine sees them in the order they happened.
+	// so webhooks and lifecycle hooks see them in the order they happened.
 	if occupied {
-		h.emit(app, WebhookEvent{Name: HookChannelOccupied, Channel: name})
+		h.emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: name})
 	}
 	if memberAdded {
-		h.emit(app, WebhookEvent{Name: HookMemberAdded, Channel: name, UserID: pm.userID})
+		h.emit(app, lifecycle.Event{Name: lifecycle.MemberAdded, Channel: name, UserID: pm.userID})
 	}
 	ch.mu.Unlock()
 
@@ -149,7 +150,7 @@ func (h *Hub) unsubscribe(c *Conn, name string) {
 				for o := range ch.subs {
 					o.send(frame)
 				}
-				h.emit(app, WebhookEvent{Name: HookMemberRemoved, Channel: name, UserID: presenceUser})
+				h.emit(app, lifecycle.Event{Name: lifecycle.MemberRemoved, Channel: name, UserID: presenceUser})
 			}
 		}
 	}
@@ -157,7 +158,7 @@ func (h *Hub) unsubscribe(c *Conn, name string) {
 		// Still under the shard lock: a new subscriber, which creates a
 		// new channel under that lock, emits channel_occupied after this.
 		delete(s.channels, name)
-		h.emit(app, WebhookEvent{Name: HookChannelVacated, Channel: name})
+		h.emit(app, lifecycle.Event{Name: lifecycle.ChannelVacated, Channel: name})
 	}
 	ch.mu.Unlock()
 	s.mu.Unlock()
@@ -187,7 +188,7 @@ func (h *Hub) subscriptionCountChanged(app *appmanager.App, ch *channel, count i
 	if ch.kind.Kind == protocol.Presence {
 		return
 	}
-	if !app.EnableSubscriptionCountEvents && !h.listsHook(app, HookSubscriptionCount) {
+	if !app.EnableSubscriptionCountEvents && !h.wants(app, lifecycle.SubscriptionCount, ch.name) {
 		return
 	}
 	const window = 5 * time.Second
@@ -226,8 +227,8 @@ func (h *Hub) sendSubscriptionCount(app *appmanager.App, ch *channel) {
 		data := `{"subscription_count":` + strconv.Itoa(count) + "}"
 		ch.broadcast(protocol.Event(protocol.EventSubscriptionCount, ch.name, data, ""), nil)
 	}
-	// The webhook engine sends it only to targets that list it.
-	h.emit(app, WebhookEvent{Name: HookSubscriptionCount, Channel: ch.name, SubscriptionCount: count})
+	// Webhooks send it only to targets that list it.
+	h.emit(app, lifecycle.Event{Name: lifecycle.SubscriptionCount, Channel: ch.name, SubscriptionCount: count})
 }
 
 // sendCached sends a cache channel's last event to a new subscriber, or
@@ -254,7 +255,7 @@ func (h *Hub) sendCached(c *Conn, name string) {
 			slog.String("app_id", c.app.ID), slog.String("channel", name), slog.Any("error", err))
 	}
 	c.send(protocol.EventNoData(protocol.EventCacheMiss, name))
-	if !h.wantsHook(c.app, HookCacheMiss) {
+	if !h.wants(c.app, lifecycle.CacheMiss, name) {
 		return
 	}
 	first, err := h.cfg.Cache.Add(ctx, cacheKey(c.app.ID, name)+":miss", []byte{1}, 5*time.Second)
@@ -264,6 +265,6 @@ func (h *Hub) sendCached(c *Conn, name string) {
 		first = true // better a duplicate webhook than a lost one
 	}
 	if first {
-		h.emit(c.app, WebhookEvent{Name: HookCacheMiss, Channel: name})
+		h.emit(c.app, lifecycle.Event{Name: lifecycle.CacheMiss, Channel: name})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 	"github.com/sockudo-go/sockudo/internal/protocol"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
 )
@@ -18,8 +19,12 @@ type countSink struct {
 	now   func() time.Duration
 }
 
-func (s *countSink) Emit(_ *appmanager.App, ev WebhookEvent) {
-	if ev.Name == HookSubscriptionCount {
+func (s *countSink) Wants(_ *appmanager.App, name, _ string) bool {
+	return name == lifecycle.SubscriptionCount
+}
+
+func (s *countSink) Emit(_ *appmanager.App, ev lifecycle.Event) {
+	if ev.Name == lifecycle.SubscriptionCount {
 		s.mu.Lock()
 		s.times = append(s.times, s.now())
 		s.mu.Unlock()
@@ -33,9 +38,8 @@ func TestSubscriptionCountThrottledOnLargeChannels(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
 	sink := &countSink{now: func() time.Duration { return time.Duration(fake.Load()) }}
 	lim, _ := ratelimitmemory.New(nil)
-	h, _ := New(Config{Limiter: lim, Webhooks: sink, Now: func() time.Time { return t0.Add(time.Duration(fake.Load())) }})
-	app := &appmanager.App{ID: "a", Key: "k", Secret: "s", Enabled: true,
-		Webhooks: []appmanager.Webhook{{URL: "http://x", EventTypes: []string{HookSubscriptionCount}}}}
+	h, _ := New(Config{Limiter: lim, Events: sink, Now: func() time.Time { return t0.Add(time.Duration(fake.Load())) }})
+	app := &appmanager.App{ID: "a", Key: "k", Secret: "s", Enabled: true}
 	state := h.app(app.ID)
 	kind := protocol.Classify("big")
 	sub := func() {

@@ -37,7 +37,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j *queue.Job) error {
 			err = errors.New("missing url or app_id")
 		}
 		d.log.LogAttrs(ctx, slog.LevelError, "webhook job is malformed; dropping it",
-			slog.String("job_id", j.ID), slog.String("err", err.Error()))
+			slog.String("job_id", j.ID), slog.Any("error", err))
 		return queue.Permanent(fmt.Errorf("webhook: malformed job: %w", err))
 	}
 	attrs := []slog.Attr{slog.String("app_id", p.AppID), slog.String("url", redact(p.URL)), slog.Int("attempt", j.Attempt)}
@@ -56,7 +56,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j *queue.Job) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, p.URL, bytes.NewReader(body))
 	if err != nil {
-		d.log.LogAttrs(ctx, slog.LevelError, "webhook URL is invalid; dropping it", append(attrs, slog.String("err", err.Error()))...)
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook URL is invalid; dropping it", append(attrs, slog.Any("error", err))...)
 		return queue.Permanent(err)
 	}
 	for k, v := range p.Headers {
@@ -97,11 +97,11 @@ func (d *Dispatcher) retry(ctx context.Context, j *queue.Job, err error, hint ti
 	delay := max(queue.Backoff(j.Attempt, d.opts.RetryBase, d.opts.RetryMax), min(hint, d.opts.RetryMax))
 	if elapsed := d.opts.Clock.Now().Sub(j.EnqueuedAt); elapsed+delay > d.opts.RetryFor {
 		d.log.LogAttrs(ctx, slog.LevelError, "webhook dropped: retried for too long",
-			append(attrs, slog.Duration("retried_for", elapsed), slog.String("err", err.Error()))...)
+			append(attrs, slog.Duration("retried_for", elapsed), slog.Any("error", err))...)
 		return queue.Permanent(err)
 	}
 	d.log.LogAttrs(ctx, slog.LevelWarn, "webhook delivery failed; retrying",
-		append(attrs, slog.Duration("retry_in", delay), slog.String("err", err.Error()))...)
+		append(attrs, slog.Duration("retry_in", delay), slog.Any("error", err))...)
 	return queue.RetryAfter(err, delay)
 }
 

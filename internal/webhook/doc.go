@@ -1,47 +1,31 @@
 // Package webhook turns channel transitions into signed Pusher webhooks,
 // delivered at least once through a queue.Queue.
 //
-// A server creates one Dispatcher with New, calls Emit on every
-// transition, runs Run in a goroutine to deliver, and calls Close at
-// shutdown (before cancelling Run's context) so that nothing held in
-// memory is lost.
+// A server creates one Dispatcher with New and puts it behind a
+// lifecycle.Stream, which calls Emit with the stream of transitions
+// described in package lifecycle, after holding channel_vacated and
+// member_removed for its delay and cancelling them when the channel or
+// member comes back. The server runs Run in a goroutine to deliver, and
+// at shutdown closes the Stream, then the Dispatcher (before cancelling
+// Run's context), so that nothing held in memory is lost.
 //
-// # Calling Emit
+// # Filtering
 //
-// Emit describes one transition of the cluster-wide state, so the caller
-// must call it exactly once per transition, from the node that decided
-// it, and never once per socket or per node:
-//
-//   - channel_occupied: the channel's subscriber count went from 0 to 1
-//     (across every node of the cluster); channel_vacated: from 1 to 0.
-//   - member_added: a user's first connection joined a presence channel;
-//     member_removed: the user's last connection left it. Several sockets
-//     of one user give one event. Set Event.UserID.
-//   - client_event: once per accepted client event, with Event.Event (its
-//     name), Event.Data (its data string), Event.SocketID and, on presence
-//     channels, Event.UserID.
-//   - cache_miss: a subscription to a cache channel found no cached event.
-//   - subscription_count: the channel's subscriber count changed, with
-//     Event.SubscriptionCount (the caller rate-limits it).
-//
-// Emit never blocks and costs a few comparisons when no webhook of the app
-// wants the event (event_types and channel filters are checked first;
-// channel_pattern regular expressions are compiled once and cached). The
-// caller must not modify the *appmanager.App it passes afterwards.
-//
-// channel_vacated and member_removed are held for Options.Delay (3 s). A
-// channel_occupied for the same channel (or a member_added for the same
-// channel and user) emitted on the same Dispatcher within that time
-// cancels the held event and is itself suppressed: from the receiver's
-// view nothing changed. A cluster should therefore emit both halves of a
-// pair on one node (for example the node that owns the channel); pairs
-// split across nodes are both delivered.
+// Wants, the one filter of webhook targets, is what the Stream (and so
+// the hub) asks before doing work for an event: a target wants an event
+// when it has a URL (Lambda targets are not delivered by this server),
+// its event_types list the event or are empty, and the channel passes
+// its filter. subscription_count fires on every count change, so, as on
+// Pusher, a target gets it only when its event_types name it. Emit costs
+// a few comparisons when no target wants the event; channel_pattern
+// regular expressions are compiled once and cached. The caller must not
+// modify the *appmanager.App it passes afterwards.
 //
 // # Batching and jobs
 //
-// Other events, and held ones when their delay ends, go to a per-app
-// batch flushed after Options.BatchDuration or at Options.BatchSize
-// events when batching is enabled, and at once otherwise. A flush enqueues
+// Events go to a per-app batch flushed after Options.BatchDuration or
+// at Options.BatchSize events when batching is enabled, and at once
+// otherwise. A flush enqueues
 // one job per target URL holding the app id and key, the target's URL and
 // custom headers, and the request body {"time_ms":...,"events":[...]}. The
 // secret is not in the job: Run looks the app up with Options.LookupApp

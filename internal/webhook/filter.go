@@ -9,10 +9,13 @@ import (
 	"sync"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 )
 
-// wantsAny reports whether a webhook of app wants event name on channel.
-func (d *Dispatcher) wantsAny(app *appmanager.App, name, channel string) bool {
+// Wants reports whether a webhook of app wants event name on channel (see
+// Filtering in the package doc); it makes *Dispatcher a
+// lifecycle.Consumer.
+func (d *Dispatcher) Wants(app *appmanager.App, name, channel string) bool {
 	for i := range app.Webhooks {
 		if d.wants(&app.Webhooks[i], name, channel) {
 			return true
@@ -29,7 +32,7 @@ func (d *Dispatcher) wants(w *appmanager.Webhook, name, channel string) bool {
 	if w.URL == "" { // Lambda targets are not delivered by this server
 		return false
 	}
-	if len(w.EventTypes) > 0 || name == SubscriptionCount {
+	if len(w.EventTypes) > 0 || name == lifecycle.SubscriptionCount {
 		if !slices.Contains(w.EventTypes, name) {
 			return false
 		}
@@ -67,7 +70,7 @@ func (p *patterns) get(pattern string, log *slog.Logger) *regexp.Regexp {
 	if err != nil {
 		log.LogAttrs(context.Background(), slog.LevelError,
 			"webhook channel_pattern is not a valid regular expression; the webhook matches no channel",
-			slog.String("pattern", pattern), slog.String("err", err.Error()))
+			slog.String("pattern", pattern), slog.Any("error", err))
 		re = nil
 	}
 	v, _ := p.m.LoadOrStore(pattern, re)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/testproxy"
 	"github.com/sockudo-go/sockudo/queue"
@@ -100,7 +101,7 @@ func TestDeadDispatcherLeavesJobsForTheNextOne(t *testing.T) {
 	defer dcancel()
 	go dying.Run(dctx)
 	for _, ch := range []string{"a", "b", "c"} {
-		dying.Emit(app, Event{Name: ChannelOccupied, Channel: ch})
+		dying.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: ch})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -160,7 +161,7 @@ func BenchmarkWebhooksThroughRedis(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			for i := range b.N {
-				d.Emit(app, Event{Name: ClientEvent, Channel: "private-bench", Event: "client-x", Data: "{}", SocketID: "1." + strconv.Itoa(i)})
+				d.Emit(app, lifecycle.Event{Name: lifecycle.ClientEvent, Channel: "private-bench", Event: "client-x", Data: "{}", SocketID: "1." + strconv.Itoa(i)})
 			}
 			deadline := time.Now().Add(2 * time.Minute)
 			for received.Load() < int64(b.N) {

@@ -11,31 +11,9 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 	"github.com/sockudo-go/sockudo/queue"
 )
-
-// Webhook event names.
-const (
-	ChannelOccupied   = "channel_occupied"
-	ChannelVacated    = "channel_vacated"
-	MemberAdded       = "member_added"
-	MemberRemoved     = "member_removed"
-	ClientEvent       = "client_event"
-	CacheMiss         = "cache_miss"
-	SubscriptionCount = "subscription_count"
-)
-
-// Event is one transition to report. Fields beyond Name and Channel are
-// set only for the events that carry them (see the package doc).
-type Event struct {
-	Name              string
-	Channel           string
-	UserID            string
-	Event             string
-	Data              string
-	SocketID          string
-	SubscriptionCount int
-}
 
 // Clock lets tests control time. Now must be safe for concurrent use;
 // AfterFunc runs f in its own goroutine after d, unless stopped.
@@ -75,8 +53,6 @@ type Options struct {
 	// BatchSize flushes a batch when it holds this many events (default
 	// 100).
 	BatchSize int
-	// Delay holds channel_vacated and member_removed (default 3 s).
-	Delay time.Duration
 	// RetryFor is how long after its enqueue a failing webhook is retried
 	// (default 5 min).
 	RetryFor time.Duration
@@ -100,7 +76,6 @@ func (o *Options) setDefaults() {
 		}
 	}
 	def(&o.BatchDuration, 50*time.Millisecond)
-	def(&o.Delay, 3*time.Second)
 	def(&o.RetryFor, 5*time.Minute)
 	def(&o.RetryBase, time.Second)
 	def(&o.RetryMax, time.Minute)
@@ -142,7 +117,6 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	closed   bool
-	pending  map[pendingKey]*pending
 	batches  map[string]*batch // by app id
 	outbox   [][]byte          // jobs waiting to be enqueued
 	dropping int               // jobs dropped since the outbox filled
@@ -162,7 +136,6 @@ func New(q queue.Queue, opts Options) *Dispatcher {
 		q:          q,
 		opts:       opts,
 		log:        opts.Logger,
-		pending:    make(map[pendingKey]*pending),
 		batches:    make(map[string]*batch),
 		kick:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
@@ -171,18 +144,6 @@ func New(q queue.Queue, opts Options) *Dispatcher {
 	}
 	go d.sendLoop()
 	return d
-}
-
-// pendingKey identifies a held channel_vacated (user empty) or
-// member_removed.
-type pendingKey struct {
-	app, name, channel, user string
-}
-
-type pending struct {
-	app   *appmanager.App
-	ev    Event
-	timer Timer
 }
 
 // batch collects an app's events until it is flushed.
@@ -201,99 +162,24 @@ type target struct {
 	events  []json.RawMessage
 }
 
-// Emit reports a transition for app. It never blocks; see the package
-// doc for when to call it. Emit after Close is ignored.
-func (d *Dispatcher) Emit(app *appmanager.App, ev Event) {
-	if app == nil || len(app.Webhooks) == 0 {
+// Emit adds ev to app's webhooks at once: the delay of channel_vacated
+// and member_removed is applied before, by the lifecycle.Stream in front
+// of the Dispatcher. It never blocks; see the package doc for when to
+// call it. Emit after Close is ignored.
+func (d *Dispatcher) Emit(app *appmanager.App, ev lifecycle.Event) {
+	if app == nil || !d.Wants(app, ev.Name, ev.Channel) {
 		return
 	}
-	switch ev.Name {
-	case ChannelVacated, MemberRemoved:
-		if !d.wantsPair(app, ev) {
-			return
-		}
-		d.hold(app, ev)
-	case ChannelOccupied, MemberAdded:
-		if !d.wantsPair(app, ev) {
-			return
-		}
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.closed {
-			return
-		}
-		k := keyFor(app.ID, ev)
-		if p, ok := d.pending[k]; ok {
-			// The channel or member came back within the delay.
-			p.timer.Stop()
-			delete(d.pending, k)
-			return
-		}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
 		d.addLocked(app, ev)
-	default:
-		if !d.wantsAny(app, ev.Name, ev.Channel) {
-			return
-		}
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if !d.closed {
-			d.addLocked(app, ev)
-		}
 	}
-}
-
-// keyFor returns the pending key that ev (either half of a pair) refers to.
-func keyFor(appID string, ev Event) pendingKey {
-	switch ev.Name {
-	case ChannelOccupied, ChannelVacated:
-		return pendingKey{app: appID, name: ChannelVacated, channel: ev.Channel}
-	default:
-		return pendingKey{app: appID, name: MemberRemoved, channel: ev.Channel, user: ev.UserID}
-	}
-}
-
-// wantsPair reports whether a webhook of app wants either half of the
-// pair that ev belongs to: a receiver of only channel_occupied must not
-// see it twice when the channel comes back within the delay.
-func (d *Dispatcher) wantsPair(app *appmanager.App, ev Event) bool {
-	switch ev.Name {
-	case ChannelOccupied, ChannelVacated:
-		return d.wantsAny(app, ChannelOccupied, ev.Channel) || d.wantsAny(app, ChannelVacated, ev.Channel)
-	default:
-		return d.wantsAny(app, MemberAdded, ev.Channel) || d.wantsAny(app, MemberRemoved, ev.Channel)
-	}
-}
-
-// hold delays ev, replacing an earlier held event with the same key.
-func (d *Dispatcher) hold(app *appmanager.App, ev Event) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return
-	}
-	k := keyFor(app.ID, ev)
-	if old, ok := d.pending[k]; ok {
-		old.timer.Stop()
-	}
-	p := &pending{app: app, ev: ev}
-	p.timer = d.opts.Clock.AfterFunc(d.opts.Delay, func() { d.release(k, p) })
-	d.pending[k] = p
-}
-
-// release sends a held event whose delay ended.
-func (d *Dispatcher) release(k pendingKey, p *pending) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.pending[k] != p {
-		return // cancelled or replaced
-	}
-	delete(d.pending, k)
-	d.addLocked(p.app, p.ev)
 }
 
 // addLocked adds ev to its app's batch, or enqueues it at once when
 // batching is off. d.mu must be held.
-func (d *Dispatcher) addLocked(app *appmanager.App, ev Event) {
+func (d *Dispatcher) addLocked(app *appmanager.App, ev lifecycle.Event) {
 	var raw json.RawMessage
 	for i := range app.Webhooks {
 		w := &app.Webhooks[i]
@@ -391,7 +277,7 @@ func (d *Dispatcher) pushLocked(appID, appKey, url string, headers map[string]st
 	payload, err := json.Marshal(job{AppID: appID, AppKey: appKey, URL: url, Headers: headers, Body: string(body)})
 	if err != nil { // cannot happen: strings and a map of strings
 		d.log.LogAttrs(context.Background(), slog.LevelError, "webhook job cannot be encoded",
-			slog.String("app_id", appID), slog.String("err", err.Error()))
+			slog.String("app_id", appID), slog.Any("error", err))
 		return
 	}
 	d.outbox = append(d.outbox, payload)
@@ -412,14 +298,14 @@ type wireEvent struct {
 	SubscriptionCount *int    `json:"subscription_count,omitempty"`
 }
 
-func encodeEvent(ev Event) json.RawMessage {
+func encodeEvent(ev lifecycle.Event) json.RawMessage {
 	w := wireEvent{Name: ev.Name, Channel: ev.Channel}
 	switch ev.Name {
-	case MemberAdded, MemberRemoved:
+	case lifecycle.MemberAdded, lifecycle.MemberRemoved:
 		w.UserID = ev.UserID
-	case ClientEvent:
+	case lifecycle.ClientEvent:
 		w.Event, w.Data, w.SocketID, w.UserID = ev.Event, &ev.Data, ev.SocketID, ev.UserID
-	case SubscriptionCount:
+	case lifecycle.SubscriptionCount:
 		w.SubscriptionCount = &ev.SubscriptionCount
 	default:
 		w.UserID, w.SocketID = ev.UserID, ev.SocketID
@@ -468,7 +354,7 @@ func (d *Dispatcher) sendLoop() {
 			}
 			failing = min(max(2*failing, 50*time.Millisecond), 5*time.Second)
 			d.log.LogAttrs(context.Background(), slog.LevelWarn, "webhook cannot be enqueued; retrying",
-				slog.String("err", err.Error()), slog.Duration("retry_in", failing))
+				slog.Any("error", err), slog.Duration("retry_in", failing))
 			t := time.NewTimer(failing)
 			select {
 			case <-t.C:
@@ -498,19 +384,14 @@ func (d *Dispatcher) giveUp(why string) {
 	}
 }
 
-// Close flushes every batch and every held channel_vacated and
-// member_removed at once, then waits until they are enqueued or ctx is
-// done. Emit calls after Close are ignored. Close does not stop Run
-// (cancel its context) and does not close the queue.
+// Close flushes every batch at once, then waits until the jobs are
+// enqueued or ctx is done. Emit calls after Close are ignored; close the
+// lifecycle.Stream in front first, so that what it holds gets here. Close
+// does not stop Run (cancel its context) and does not close the queue.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Lock()
 	if !d.closed {
 		d.closed = true
-		for k, p := range d.pending {
-			p.timer.Stop()
-			delete(d.pending, k)
-			d.addLocked(p.app, p.ev)
-		}
 		for _, b := range d.batches {
 			d.flushLocked(b)
 		}

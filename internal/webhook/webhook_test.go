@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/lifecycle"
 	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/queue"
 )
@@ -33,7 +34,7 @@ func TestDeliveryIsSignedAndVerifiedByPusherSDK(t *testing.T) {
 	app.Webhooks[0].Headers["X-Pusher-Key"] = "forged"     // must not win
 	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app)})
 
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "presence-room"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "presence-room"})
 	events := rc.waitEvents(t, 1)
 	req := rc.requests()[0]
 	if req.err != nil {
@@ -51,7 +52,7 @@ func TestDeliveryIsSignedAndVerifiedByPusherSDK(t *testing.T) {
 	if got := req.header.Get("X-Pusher-Signature"); got != Sign(app.Secret, req.body) {
 		t.Errorf("X-Pusher-Signature = %q, want the HMAC of the body", got)
 	}
-	if len(events) != 1 || events[0].Name != ChannelOccupied || events[0].Channel != "presence-room" {
+	if len(events) != 1 || events[0].Name != lifecycle.ChannelOccupied || events[0].Channel != "presence-room" {
 		t.Errorf("events = %+v, want one channel_occupied on presence-room", events)
 	}
 	if ms := rc.requests()[0].hook.TimeMs; ms <= 0 {
@@ -63,14 +64,14 @@ func TestEventShapes(t *testing.T) {
 	app := testApp("")
 	rc := newReceiver(t, app)
 	app.Webhooks[0].URL = rc.URL
-	app.Webhooks[0].EventTypes = []string{MemberAdded, ClientEvent, CacheMiss, SubscriptionCount}
+	app.Webhooks[0].EventTypes = []string{lifecycle.MemberAdded, lifecycle.ClientEvent, lifecycle.CacheMiss, lifecycle.SubscriptionCount}
 	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app)})
 
-	d.Emit(app, Event{Name: MemberAdded, Channel: "presence-a", UserID: "u1", SocketID: "1.1"})
-	d.Emit(app, Event{Name: ClientEvent, Channel: "presence-a", Event: "client-typing", Data: `{"x":1}`, SocketID: "1.2", UserID: "u2"})
-	d.Emit(app, Event{Name: ClientEvent, Channel: "private-b", Event: "client-empty", SocketID: "1.3"})
-	d.Emit(app, Event{Name: CacheMiss, Channel: "cache-c"})
-	d.Emit(app, Event{Name: SubscriptionCount, Channel: "d", SubscriptionCount: 7})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.MemberAdded, Channel: "presence-a", UserID: "u1", SocketID: "1.1"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ClientEvent, Channel: "presence-a", Event: "client-typing", Data: `{"x":1}`, SocketID: "1.2", UserID: "u2"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ClientEvent, Channel: "private-b", Event: "client-empty", SocketID: "1.3"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.CacheMiss, Channel: "cache-c"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.SubscriptionCount, Channel: "d", SubscriptionCount: 7})
 	rc.waitEvents(t, 5)
 
 	want := []string{
@@ -103,21 +104,21 @@ func TestWants(t *testing.T) {
 		channel string
 		want    bool
 	}{
-		{"no filter", appmanager.Webhook{URL: "http://x"}, ChannelOccupied, "a", true},
-		{"subscription_count needs listing", appmanager.Webhook{URL: "http://x"}, SubscriptionCount, "a", false},
-		{"subscription_count listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{SubscriptionCount}}, SubscriptionCount, "a", true},
-		{"lambda only", appmanager.Webhook{LambdaFunction: "f"}, ChannelOccupied, "a", false},
-		{"event type listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{MemberAdded, ChannelOccupied}}, ChannelOccupied, "a", true},
-		{"event type not listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{MemberAdded}}, ChannelOccupied, "a", false},
-		{"prefix", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-"}}, ClientEvent, "private-a", true},
-		{"prefix miss", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-"}}, ClientEvent, "public-a", false},
-		{"suffix", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelSuffix: "-orders"}}, ClientEvent, "shop-orders", true},
-		{"suffix miss", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelSuffix: "-orders"}}, ClientEvent, "shop-users", false},
-		{"pattern", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPattern: `^room-\d+$`}}, ChannelVacated, "room-42", true},
-		{"pattern miss", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPattern: `^room-\d+$`}}, ChannelVacated, "room-x", false},
-		{"invalid pattern", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPattern: `(`}}, ChannelVacated, "(", false},
-		{"all filters", appmanager.Webhook{URL: "http://x", EventTypes: []string{ClientEvent}, Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-", ChannelSuffix: "-x", ChannelPattern: "chat"}}, ClientEvent, "private-chat-x", true},
-		{"all filters, pattern miss", appmanager.Webhook{URL: "http://x", EventTypes: []string{ClientEvent}, Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-", ChannelSuffix: "-x", ChannelPattern: "chat"}}, ClientEvent, "private-talk-x", false},
+		{"no filter", appmanager.Webhook{URL: "http://x"}, lifecycle.ChannelOccupied, "a", true},
+		{"subscription_count needs listing", appmanager.Webhook{URL: "http://x"}, lifecycle.SubscriptionCount, "a", false},
+		{"subscription_count listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{lifecycle.SubscriptionCount}}, lifecycle.SubscriptionCount, "a", true},
+		{"lambda only", appmanager.Webhook{LambdaFunction: "f"}, lifecycle.ChannelOccupied, "a", false},
+		{"event type listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{lifecycle.MemberAdded, lifecycle.ChannelOccupied}}, lifecycle.ChannelOccupied, "a", true},
+		{"event type not listed", appmanager.Webhook{URL: "http://x", EventTypes: []string{lifecycle.MemberAdded}}, lifecycle.ChannelOccupied, "a", false},
+		{"prefix", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-"}}, lifecycle.ClientEvent, "private-a", true},
+		{"prefix miss", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-"}}, lifecycle.ClientEvent, "public-a", false},
+		{"suffix", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelSuffix: "-orders"}}, lifecycle.ClientEvent, "shop-orders", true},
+		{"suffix miss", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelSuffix: "-orders"}}, lifecycle.ClientEvent, "shop-users", false},
+		{"pattern", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPattern: `^room-\d+$`}}, lifecycle.ChannelVacated, "room-42", true},
+		{"pattern miss", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPattern: `^room-\d+$`}}, lifecycle.ChannelVacated, "room-x", false},
+		{"invalid pattern", appmanager.Webhook{URL: "http://x", Filter: &appmanager.WebhookFilter{ChannelPattern: `(`}}, lifecycle.ChannelVacated, "(", false},
+		{"all filters", appmanager.Webhook{URL: "http://x", EventTypes: []string{lifecycle.ClientEvent}, Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-", ChannelSuffix: "-x", ChannelPattern: "chat"}}, lifecycle.ClientEvent, "private-chat-x", true},
+		{"all filters, pattern miss", appmanager.Webhook{URL: "http://x", EventTypes: []string{lifecycle.ClientEvent}, Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-", ChannelSuffix: "-x", ChannelPattern: "chat"}}, lifecycle.ClientEvent, "private-talk-x", false},
 	}
 	for _, tc := range tests {
 		if got := d.wants(&tc.w, tc.event, tc.channel); got != tc.want {
@@ -132,25 +133,25 @@ func TestFiltersRouteEventsToTheirTargets(t *testing.T) {
 	members := newReceiver(t, app)
 	app.Webhooks = []appmanager.Webhook{
 		{URL: orders.URL, Filter: &appmanager.WebhookFilter{ChannelPrefix: "private-orders-"}},
-		{URL: members.URL, EventTypes: []string{MemberAdded}},
+		{URL: members.URL, EventTypes: []string{lifecycle.MemberAdded}},
 	}
 	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app)})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "private-orders-1"})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "private-users-1"}) // nobody
-	d.Emit(app, Event{Name: MemberAdded, Channel: "presence-x", UserID: "u"})
-	d.Emit(app, Event{Name: ClientEvent, Channel: "private-orders-1", Event: "client-x", SocketID: "1.1"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "private-orders-1"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "private-users-1"}) // nobody
+	d.Emit(app, lifecycle.Event{Name: lifecycle.MemberAdded, Channel: "presence-x", UserID: "u"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ClientEvent, Channel: "private-orders-1", Event: "client-x", SocketID: "1.1"})
 
 	o := orders.waitEvents(t, 2)
 	m := members.waitEvents(t, 1)
-	if len(o) != 2 || o[0].Channel != "private-orders-1" || o[1].Name != ClientEvent {
+	if len(o) != 2 || o[0].Channel != "private-orders-1" || o[1].Name != lifecycle.ClientEvent {
 		t.Errorf("orders receiver got %+v", o)
 	}
-	if len(m) != 1 || m[0].Name != MemberAdded {
+	if len(m) != 1 || m[0].Name != lifecycle.MemberAdded {
 		t.Errorf("members receiver got %+v", m)
 	}
 	// A final event through the same queue proves nothing else was sent
 	// before it (the queue delivers in order, one at a time).
-	d.Emit(app, Event{Name: MemberAdded, Channel: "presence-y", UserID: "v"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.MemberAdded, Channel: "presence-y", UserID: "v"})
 	m = members.waitEvents(t, 2)
 	if len(m) != 2 || len(orders.events()) != 2 {
 		t.Errorf("unexpected extra webhooks: orders %+v, members %+v", orders.events(), m)
@@ -161,20 +162,20 @@ func TestEmitIsCheapWithoutMatchingWebhooks(t *testing.T) {
 	d := New(newPlainQueue(t), Options{Logger: discard()})
 	defer d.Close(context.Background())
 	app := &appmanager.App{ID: "a", Key: "k", Secret: "s", Webhooks: []appmanager.Webhook{
-		{URL: "http://x", EventTypes: []string{MemberAdded}, Filter: &appmanager.WebhookFilter{ChannelPattern: "^presence-"}},
+		{URL: "http://x", EventTypes: []string{lifecycle.MemberAdded}, Filter: &appmanager.WebhookFilter{ChannelPattern: "^presence-"}},
 	}}
-	ev := Event{Name: ChannelOccupied, Channel: "private-a"}
+	ev := lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "private-a"}
 	if n := testing.AllocsPerRun(100, func() { d.Emit(app, ev) }); n != 0 {
 		t.Errorf("Emit of an unwanted event allocates %v times, want 0", n)
 	}
-	ev = Event{Name: MemberAdded, Channel: "private-a", UserID: "u"}
+	ev = lifecycle.Event{Name: lifecycle.MemberAdded, Channel: "private-a", UserID: "u"}
 	if n := testing.AllocsPerRun(100, func() { d.Emit(app, ev) }); n != 0 {
 		t.Errorf("Emit of a filtered-out event allocates %v times, want 0", n)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.outbox) != 0 || len(d.pending) != 0 {
-		t.Errorf("unwanted events were kept: outbox %d, pending %d", len(d.outbox), len(d.pending))
+	if len(d.outbox) != 0 {
+		t.Errorf("unwanted events were kept: outbox %d", len(d.outbox))
 	}
 }
 
@@ -188,15 +189,15 @@ func TestBatchingBySizeAndDuration(t *testing.T) {
 	})
 
 	for _, ch := range []string{"a", "b", "c"} {
-		d.Emit(app, Event{Name: ChannelOccupied, Channel: ch})
+		d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: ch})
 	}
 	rc.waitEvents(t, 3)
 	if reqs := rc.requests(); len(reqs) != 1 || len(reqs[0].hook.Events) != 3 {
 		t.Fatalf("a full batch arrived as %d requests, want 1 with 3 events", len(reqs))
 	}
 
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "d"})
-	d.Emit(app, Event{Name: CacheMiss, Channel: "cache-e"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "d"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.CacheMiss, Channel: "cache-e"})
 	d.mu.Lock()
 	held := 0
 	if b := d.batches[app.ID]; b != nil {
@@ -214,7 +215,7 @@ func TestBatchingBySizeAndDuration(t *testing.T) {
 	clock.Advance(time.Millisecond)
 	rc.waitEvents(t, 5)
 	reqs := rc.requests()
-	if len(reqs) != 2 || len(reqs[1].hook.Events) != 2 || reqs[1].hook.Events[1].Name != CacheMiss {
+	if len(reqs) != 2 || len(reqs[1].hook.Events) != 2 || reqs[1].hook.Events[1].Name != lifecycle.CacheMiss {
 		t.Fatalf("second batch = %+v, want one request with d and cache-e", reqs[1].hook)
 	}
 }
@@ -223,11 +224,11 @@ func TestBatchGoesToEachTargetWithItsOwnEvents(t *testing.T) {
 	app := testApp("")
 	all := newReceiver(t, app)
 	vacated := newReceiver(t, app)
-	app.Webhooks = []appmanager.Webhook{{URL: all.URL}, {URL: vacated.URL, EventTypes: []string{CacheMiss}}}
+	app.Webhooks = []appmanager.Webhook{{URL: all.URL}, {URL: vacated.URL, EventTypes: []string{lifecycle.CacheMiss}}}
 	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app), BatchingEnabled: true, BatchSize: 3})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "a"})
-	d.Emit(app, Event{Name: CacheMiss, Channel: "cache-b"})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "c"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "a"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.CacheMiss, Channel: "cache-b"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "c"})
 	if ev := all.waitEvents(t, 3); len(all.requests()) != 1 || len(ev) != 3 {
 		t.Errorf("first target got %d requests with %+v, want one with 3 events", len(all.requests()), ev)
 	}
@@ -245,82 +246,42 @@ func (d *Dispatcher) batchedEvents(appID string) int {
 	return 0
 }
 
-func TestDelayedEventsAndCancellation(t *testing.T) {
-	app := testApp("")
-	rc := newReceiver(t, app)
-	app.Webhooks[0].URL = rc.URL
-	clock := newFakeClock()
-	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app), Delay: 3 * time.Second, Clock: clock})
-
-	// Vacated then occupied within the delay: nothing changed.
-	d.Emit(app, Event{Name: ChannelVacated, Channel: "reload"})
-	clock.Advance(2 * time.Second)
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "reload"})
-	// member_removed then member_added for the same user: nothing; for
-	// another user: both kept.
-	d.Emit(app, Event{Name: MemberRemoved, Channel: "presence-p", UserID: "u1"})
-	d.Emit(app, Event{Name: MemberAdded, Channel: "presence-p", UserID: "u1"})
-	d.Emit(app, Event{Name: MemberRemoved, Channel: "presence-p", UserID: "u2"})
-	d.Emit(app, Event{Name: MemberAdded, Channel: "presence-p", UserID: "u3"})
-	// A vacated channel that stays empty.
-	d.Emit(app, Event{Name: ChannelVacated, Channel: "gone"})
-
-	got := rc.waitEvents(t, 1)
-	if got[0].Name != MemberAdded || got[0].UserID != "u3" {
-		t.Fatalf("first webhook = %+v, want member_added u3 (the others are held or cancelled)", got[0])
-	}
-	clock.Advance(2999 * time.Millisecond)
-	if d.pendingCount() != 2 {
-		t.Fatalf("%d events held before their delay ended, want 2", d.pendingCount())
-	}
-	clock.Advance(time.Millisecond)
-	rc.waitEvents(t, 3)
-	d.Emit(app, Event{Name: CacheMiss, Channel: "cache-marker"})
-	got = rc.waitEvents(t, 4)
-	var names []string
-	for _, e := range got {
-		names = append(names, e.Name+":"+e.Channel+":"+e.UserID)
-	}
-	want := "member_added:presence-p:u3 member_removed:presence-p:u2 channel_vacated:gone: cache_miss:cache-marker:"
-	if strings.Join(names, " ") != want {
-		t.Errorf("delivered %v\nwant      %s", names, want)
-	}
-}
-
-func (d *Dispatcher) pendingCount() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.pending)
-}
-
+// The Stream in front of the Dispatcher asks the Dispatcher's filter:
+// a receiver of only channel_occupied does not see it twice when the
+// channel comes back within the delay.
 func TestOccupiedReceiverDoesNotSeeARepeatAfterAQuickVacate(t *testing.T) {
 	app := testApp("")
 	rc := newReceiver(t, app)
 	app.Webhooks[0].URL = rc.URL
-	app.Webhooks[0].EventTypes = []string{ChannelOccupied, CacheMiss}
-	clock := newFakeClock()
-	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app), Clock: clock})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "c"})
-	d.Emit(app, Event{Name: ChannelVacated, Channel: "c"})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "c"})
-	clock.Advance(time.Minute)
-	d.Emit(app, Event{Name: CacheMiss, Channel: "cache-marker"})
+	app.Webhooks[0].EventTypes = []string{lifecycle.ChannelOccupied, lifecycle.CacheMiss}
+	d := startDispatcher(t, newMemoryQueue(t), Options{LookupApp: lookupFor(app)})
+	s := lifecycle.NewStream(time.Hour, d)
+	s.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "c"})
+	s.Emit(app, lifecycle.Event{Name: lifecycle.ChannelVacated, Channel: "c"})
+	s.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "c"})
+	s.Emit(app, lifecycle.Event{Name: lifecycle.CacheMiss, Channel: "cache-marker"})
 	got := rc.waitEvents(t, 2)
-	if len(got) != 2 || got[0].Name != ChannelOccupied || got[1].Name != CacheMiss {
+	if len(got) != 2 || got[0].Name != lifecycle.ChannelOccupied || got[1].Name != lifecycle.CacheMiss {
 		t.Errorf("got %+v, want one channel_occupied then the marker", got)
+	}
+	if s.Held() != 0 {
+		t.Errorf("%d events held, want none: the return cancelled the vacate", s.Held())
 	}
 }
 
+// Closing the Stream, then the Dispatcher, delivers what was held and
+// what was batched.
 func TestCloseFlushesHeldAndBatchedEvents(t *testing.T) {
 	app := testApp("")
 	rc := newReceiver(t, app)
 	app.Webhooks[0].URL = rc.URL
-	clock := newFakeClock()
 	d := startDispatcher(t, newMemoryQueue(t), Options{
-		LookupApp: lookupFor(app), Clock: clock, BatchingEnabled: true, BatchDuration: time.Hour,
+		LookupApp: lookupFor(app), Clock: newFakeClock(), BatchingEnabled: true, BatchDuration: time.Hour,
 	})
-	d.Emit(app, Event{Name: ChannelVacated, Channel: "v"})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "o"})
+	s := lifecycle.NewStream(time.Hour, d)
+	s.Emit(app, lifecycle.Event{Name: lifecycle.ChannelVacated, Channel: "v"})
+	s.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "o"})
+	s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := d.Close(ctx); err != nil {
@@ -334,8 +295,8 @@ func TestCloseFlushesHeldAndBatchedEvents(t *testing.T) {
 	if !seen["channel_vacated:v"] || !seen["channel_occupied:o"] {
 		t.Errorf("after Close got %+v, want the held vacated and the batched occupied", got)
 	}
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "late"})
-	if d.pendingCount() != 0 || d.batchedEvents(app.ID) != 0 {
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "late"})
+	if d.batchedEvents(app.ID) != 0 {
 		t.Error("Emit after Close kept an event")
 	}
 }
@@ -364,7 +325,7 @@ func TestReceiverDownForAWhileGetsEveryWebhook(t *testing.T) {
 	q := newMemoryQueue(t)
 	d := startDispatcher(t, q, Options{LookupApp: lookupFor(app), RetryFor: 10 * time.Second})
 	for _, ch := range []string{"a", "b", "c"} {
-		d.Emit(app, Event{Name: ChannelOccupied, Channel: ch})
+		d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: ch})
 	}
 	got := rc.waitEvents(t, 3)
 	seen := map[string]bool{}
@@ -396,7 +357,7 @@ func TestClientErrorIsNotRetried(t *testing.T) {
 	}
 	q := newMemoryQueue(t)
 	d := startDispatcher(t, q, Options{LookupApp: lookupFor(app)})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "a"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "a"})
 	var perm *queue.PermanentError
 	if err := q.next(t); !errors.As(err, &perm) {
 		t.Fatalf("outcome of a 400 = %v, want a queue.Permanent error", err)
@@ -423,7 +384,7 @@ func TestRetriesStopAfterRetryFor(t *testing.T) {
 		// Long enough for the clock to move before the second attempt.
 		RetryBase: 200 * time.Millisecond, RetryMax: time.Second,
 	})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "a"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "a"})
 	var re *queue.RetryError
 	if err := q.next(t); !errors.As(err, &re) {
 		t.Fatalf("first failure = %v, want a retry", err)
@@ -442,7 +403,7 @@ func TestUnknownAppIsDropped(t *testing.T) {
 	app := testApp("http://127.0.0.1:1/unused")
 	q := newMemoryQueue(t)
 	d := startDispatcher(t, q, Options{LookupApp: lookupFor()})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "a"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "a"})
 	var perm *queue.PermanentError
 	if err := q.next(t); !errors.As(err, &perm) || !errors.Is(err, appmanager.ErrNotFound) {
 		t.Fatalf("outcome for a deleted app = %v, want a Permanent ErrNotFound", err)
@@ -462,7 +423,7 @@ func TestJobHoldsNoSecret(t *testing.T) {
 	app := testApp("http://127.0.0.1:1/hook?token=abc")
 	app.Secret = "very-secret-value"
 	d := New(q, Options{Logger: discard()})
-	d.Emit(app, Event{Name: ChannelOccupied, Channel: "a"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "a"})
 	if err := d.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +474,7 @@ func TestEnqueueFailuresAreRetriedThenBounded(t *testing.T) {
 	d := startDispatcher(t, fq, Options{LookupApp: lookupFor(app), MaxPending: 2, Logger: slog.New(logs)})
 
 	for _, ch := range []string{"a", "b", "c"} {
-		d.Emit(app, Event{Name: ChannelOccupied, Channel: ch}) // must not block
+		d.Emit(app, lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: ch}) // must not block
 	}
 	testenv.Eventually(t, 5*time.Second, "enqueue retries", func() bool { return fq.attempts.Load() >= 2 })
 	if !logs.has("webhook backlog full: the queue is not accepting jobs; dropping webhooks") {
@@ -521,7 +482,7 @@ func TestEnqueueFailuresAreRetriedThenBounded(t *testing.T) {
 	}
 	fq.down.Store(false)
 	rc.waitEvents(t, 2)
-	d.Emit(app, Event{Name: CacheMiss, Channel: "cache-marker"})
+	d.Emit(app, lifecycle.Event{Name: lifecycle.CacheMiss, Channel: "cache-marker"})
 	got := rc.waitEvents(t, 3)
 	var names []string
 	for _, e := range got {
@@ -537,7 +498,7 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 	fq.down.Store(true)
 	logs := &logRecorder{}
 	d := New(fq, Options{Logger: slog.New(logs)})
-	d.Emit(testApp("http://127.0.0.1:1/"), Event{Name: ChannelOccupied, Channel: "a"})
+	d.Emit(testApp("http://127.0.0.1:1/"), lifecycle.Event{Name: lifecycle.ChannelOccupied, Channel: "a"})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := d.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
