@@ -20,12 +20,16 @@ import (
 
 // BenchmarkFanOut publishes to one channel with many WebSocket subscribers
 // on loopback and reports ns and allocations per delivered message, for
-// this server and for the floor: the thinnest Pusher-shaped broadcaster on
+// this server (also with every hook set, to show that hooks cost the
+// publish path nothing) and for the floor: the thinnest Pusher-shaped broadcaster on
 // coder/websocket (one reader and one writer goroutine per socket, no
 // auth, no limits), measured the same way in the same process.
 func BenchmarkFanOut(b *testing.B) {
 	for _, subs := range []int{100, 1000} {
 		b.Run("sockudo/subs="+itoa(subs), func(b *testing.B) { benchFanOut(b, subs, newSockudoTarget(b)) })
+		b.Run("sockudo+hooks/subs="+itoa(subs), func(b *testing.B) {
+			benchFanOut(b, subs, newSockudoTarget(b, sockudo.WithHooks(benchHooks())))
+		})
 		b.Run("floor/subs="+itoa(subs), func(b *testing.B) { benchFanOut(b, subs, newFloorTarget(b)) })
 	}
 }
@@ -105,8 +109,28 @@ func benchFanOut(b *testing.B, subs int, target fanOutTarget) {
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(want), "allocs/delivery")
 }
 
-func newSockudoTarget(b *testing.B) fanOutTarget {
-	srv, err := sockudo.New(sockudo.WithApps(testApp()), sockudo.WithLogger(slog.New(slog.DiscardHandler)), sockudo.WithOutboundQueue(100000))
+// benchHooks sets every hook, each doing a trivial amount of work.
+func benchHooks() sockudo.Hooks {
+	var n atomic.Int64
+	count := func(context.Context, sockudo.ChannelEvent) { n.Add(1) }
+	return sockudo.Hooks{
+		OnConnect: func(context.Context, *http.Request, sockudo.Socket) (any, error) { return &n, nil },
+		OnSubscribe: func(context.Context, sockudo.Socket, sockudo.Subscription) error {
+			n.Add(1)
+			return nil
+		},
+		OnClientEvent:       func(context.Context, sockudo.Socket, sockudo.ClientEvent) error { return nil },
+		OnChannelOccupied:   count,
+		OnChannelVacated:    count,
+		OnMemberAdded:       count,
+		OnMemberRemoved:     count,
+		OnSubscriptionCount: count,
+	}
+}
+
+func newSockudoTarget(b *testing.B, opts ...sockudo.Option) fanOutTarget {
+	opts = append([]sockudo.Option{sockudo.WithApps(testApp()), sockudo.WithLogger(slog.New(slog.DiscardHandler)), sockudo.WithOutboundQueue(100000)}, opts...)
+	srv, err := sockudo.New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

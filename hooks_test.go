@@ -404,7 +404,7 @@ func TestWebhookHTTPClient(t *testing.T) {
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Get("X-Sent-By")
 	}))
-	defer recv.Close()
+	t.Cleanup(recv.Close) // after the server's shutdown has sent its webhooks
 	s := newTestServer(t, sockudo.WithApps(hookApp(recv.URL)),
 		sockudo.WithWebhookHTTPClient(&http.Client{Transport: headerTransport{}}))
 	c := s.dial(t, testKey)
