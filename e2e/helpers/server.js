@@ -175,9 +175,10 @@ process.on('exit', () => {
  * options.env: extra environment variables (the server gets only PATH,
  * HOME, HOST, PORT, METRICS_ENABLED=false and these).
  * options.config: an object written as the --config JSON file.
+ * options.bin: another program to start instead of the standalone server
+ * (for example the hook host, helpers/hookhost.js).
  */
-async function startServer({ env = {}, config } = {}) {
-  const bin = serverBinary();
+async function startServer({ env = {}, config, bin = serverBinary() } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
