@@ -41,6 +41,18 @@
 // API) and /up (health). WebSocketHandler, APIHandler and HealthHandler
 // serve each alone, so a host can put the API on an internal listener.
 //
+// # Hooks
+//
+// WithHooks lets the host observe and veto in process (see Hooks):
+// OnConnect may refuse a socket with a Pusher close code or attach data
+// to it, OnSubscribe may veto a subscription (the client gets
+// pusher:subscription_error), OnClientEvent may drop a client event, and
+// the lifecycle hooks report channel_occupied, channel_vacated,
+// member_added, member_removed and subscription_count with the webhooks'
+// semantics, delay included, whether or not the app has webhooks. The
+// first three run inline and must be fast; the lifecycle hooks run
+// asynchronously, in order, on a goroutine of the server.
+//
 // # Backends
 //
 // Apps come from an appmanager.Manager (memory, PostgreSQL, MySQL,

@@ -53,9 +53,10 @@
 //     Window: time.Second} under "app:" + id + ":backend", cost 1 per
 //     published event, and max_read_requests_per_second under
 //     "app:" + id + ":read", cost 1 per channel query.
-//   - Client events per socket (max_client_events_per_second): Limit{Max:
-//     n, Window: time.Second} under "socket:" + socket id + ":client-events".
 //
 // All of them go through the server's limiter (memory by default, or the
-// driver given with WithRateLimiter), wrapped in a Guard.
+// driver given with WithRateLimiter), wrapped in a Guard. Client events
+// (max_client_events_per_second) are not: a socket's limit concerns that
+// socket alone, so each socket keeps its own token bucket in process and
+// a client event costs no call to a shared limiter.
 package ratelimit
