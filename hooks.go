@@ -225,8 +225,8 @@ func (h *Hooks) inline(log *slog.Logger) hub.Hooks {
 		}
 	}
 	if f := h.OnSubscribe; f != nil {
-		out.Subscribe = func(c *hub.Conn, sub hub.Subscription) *hub.Refusal {
-			err := f(c.Context(), socketOf(c), Subscription{Channel: sub.Channel, UserID: sub.UserID, UserInfo: sub.UserInfo})
+		out.Subscribe = func(c *hub.Conn, channel, userID string, userInfo json.RawMessage) *hub.Refusal {
+			err := f(c.Context(), socketOf(c), Subscription{Channel: channel, UserID: userID, UserInfo: userInfo})
 			if err != nil {
 				return refusal(c.Context(), log, "subscription", err, protocol.CodeUnauthorized, "Subscription refused")
 			}
@@ -234,8 +234,8 @@ func (h *Hooks) inline(log *slog.Logger) hub.Hooks {
 		}
 	}
 	if f := h.OnClientEvent; f != nil {
-		out.ClientEvent = func(c *hub.Conn, ev hub.ClientEvent) *hub.Refusal {
-			err := f(c.Context(), socketOf(c), ClientEvent{Channel: ev.Channel, Name: ev.Event, Data: ev.Data, UserID: ev.UserID})
+		out.ClientEvent = func(c *hub.Conn, channel, event, data, userID string) *hub.Refusal {
+			err := f(c.Context(), socketOf(c), ClientEvent{Channel: channel, Name: event, Data: data, UserID: userID})
 			if err == nil {
 				return nil
 			}

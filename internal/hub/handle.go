@@ -86,11 +86,12 @@ func (c *Conn) handleSubscribe(m *protocol.Message) {
 		}
 	}
 	if hook := c.hub.cfg.Hooks.Subscribe; hook != nil {
-		sub := Subscription{Channel: name}
+		var userID string
+		var userInfo json.RawMessage
 		if pm != nil {
-			sub.UserID, sub.UserInfo = pm.userID, pm.info
+			userID, userInfo = pm.userID, pm.info
 		}
-		if r := hook(c, sub); r != nil {
+		if r := hook(c, name, userID, userInfo); r != nil {
 			c.rejectSubscription(name, r.Code, "Forbidden", r.Message, http.StatusForbidden)
 			return
 		}
@@ -211,7 +212,7 @@ func (c *Conn) handleClientEvent(m *protocol.Message) {
 		return
 	}
 	if hook := c.hub.cfg.Hooks.ClientEvent; hook != nil {
-		if r := hook(c, ClientEvent{Channel: channel, Event: name, Data: data, UserID: userID}); r != nil {
+		if r := hook(c, channel, name, data, userID); r != nil {
 			if r.Code != 0 {
 				c.sendError(r.Code, r.Message, channel)
 			}

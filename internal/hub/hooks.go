@@ -17,13 +17,15 @@ type Hooks struct {
 	// (Conn.Data), or a Refusal that closes the socket with its code.
 	Connect func(r *http.Request, app *appmanager.App, socketID string) (data any, refuse *Refusal)
 	// Subscribe runs after a subscription's signature and channel data
-	// are checked, before it takes effect. A Refusal answers the client
-	// with pusher:error and pusher:subscription_error.
-	Subscribe func(c *Conn, sub Subscription) *Refusal
+	// are checked, before it takes effect; userID and userInfo are the
+	// member of a presence channel's channel_data. A Refusal answers the
+	// client with pusher:error and pusher:subscription_error.
+	Subscribe func(c *Conn, channel, userID string, userInfo json.RawMessage) *Refusal
 	// ClientEvent runs after a client event passed every check and the
-	// socket's rate limit, before it is delivered. A Refusal drops it;
-	// one with a code also answers the sender with a pusher:error.
-	ClientEvent func(c *Conn, ev ClientEvent) *Refusal
+	// socket's rate limit, before it is delivered; userID is the sender's
+	// presence user id on presence channels. A Refusal drops it; one
+	// with a code also answers the sender with a pusher:error.
+	ClientEvent func(c *Conn, channel, event, data, userID string) *Refusal
 }
 
 // Refusal is a hook's veto. Code is a Pusher error code (4000-4999);
@@ -31,23 +33,6 @@ type Hooks struct {
 type Refusal struct {
 	Code    int
 	Message string
-}
-
-// Subscription is a subscription request that passed its checks.
-type Subscription struct {
-	Channel string
-	// UserID and UserInfo come from a presence channel's channel_data.
-	UserID   string
-	UserInfo json.RawMessage
-}
-
-// ClientEvent is an accepted client event.
-type ClientEvent struct {
-	Channel string
-	Event   string
-	Data    string
-	// UserID is the sender's presence user id on presence channels.
-	UserID string
 }
 
 // Context returns the socket's context, done when the socket closes.

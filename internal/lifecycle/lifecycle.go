@@ -106,49 +106,35 @@ func (s *Stream) Emit(app *appmanager.App, ev Event) {
 	if app == nil {
 		return
 	}
-	switch ev.Name {
-	case ChannelVacated, MemberRemoved:
-		if !s.wantsPair(app, ev) {
-			return
+	pair := ev.Name == ChannelOccupied || ev.Name == ChannelVacated || ev.Name == MemberAdded || ev.Name == MemberRemoved
+	if pair && !s.wantsPair(app, ev) || !pair && !s.Wants(app, ev.Name, ev.Channel) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if !pair {
+		s.emitLocked(app, ev)
+		return
+	}
+	k := keyFor(app.ID, ev)
+	h, isHeld := s.pending[k]
+	switch {
+	case ev.Name == ChannelVacated || ev.Name == MemberRemoved:
+		if isHeld {
+			h.timer.Stop() // a repeat restarts the delay
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed {
-			return
-		}
-		k := keyFor(app.ID, ev)
-		if old, ok := s.pending[k]; ok {
-			old.timer.Stop()
-		}
-		h := &held{app: app, ev: ev}
+		h = &held{app: app, ev: ev}
 		h.timer = time.AfterFunc(s.delay, func() { s.release(k, h) })
 		s.pending[k] = h
-	case ChannelOccupied, MemberAdded:
-		if !s.wantsPair(app, ev) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed {
-			return
-		}
-		k := keyFor(app.ID, ev)
-		if h, ok := s.pending[k]; ok {
-			// The channel or member came back within the delay.
-			h.timer.Stop()
-			delete(s.pending, k)
-			return
-		}
-		s.emitLocked(app, ev)
+	case isHeld:
+		// The channel or member came back within the delay.
+		h.timer.Stop()
+		delete(s.pending, k)
 	default:
-		if !s.Wants(app, ev.Name, ev.Channel) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !s.closed {
-			s.emitLocked(app, ev)
-		}
+		s.emitLocked(app, ev)
 	}
 }
 
