@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/internal/auth"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 	"github.com/sockudo-go/sockudo/ratelimit"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
@@ -270,7 +271,7 @@ func (l *lifecycleLog) snapshot() []string {
 
 func (l *lifecycleLog) waitFor(t *testing.T, ev string) time.Time {
 	t.Helper()
-	waitFor(t, func() bool { return slices.Contains(l.snapshot(), ev) })
+	testenv.Eventually(t, wstest.Timeout, "hook "+ev, func() bool { return slices.Contains(l.snapshot(), ev) })
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.at[ev]
