@@ -42,3 +42,15 @@ type APIError struct {
 func (e *APIError) Error() string {
 	return fmt.Sprintf("sockudo: %s (%s, status %d)", e.Message, e.Code, e.Status)
 }
+
+// ProtocolError is an error with a Pusher error code. A hook returns one
+// to refuse with that code (see Hooks).
+type ProtocolError struct {
+	// Code is a Pusher error code, 4000-4999.
+	Code    int
+	Message string
+}
+
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("sockudo: pusher error %d: %s", e.Code, e.Message)
+}

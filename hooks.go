@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -137,18 +136,6 @@ type ChannelEvent struct {
 	SubscriptionCount int
 }
 
-// ProtocolError is an error with a Pusher error code. A hook returns one
-// to refuse with that code (see Hooks).
-type ProtocolError struct {
-	// Code is a Pusher error code, 4000-4999.
-	Code    int
-	Message string
-}
-
-func (e *ProtocolError) Error() string {
-	return fmt.Sprintf("sockudo: pusher error %d: %s", e.Code, e.Message)
-}
-
 // WithHooks sets the host's hooks (see Hooks). A later WithHooks replaces
 // an earlier one.
 func WithHooks(h Hooks) Option { return func(c *config) { c.hooks = h } }
@@ -156,10 +143,10 @@ func WithHooks(h Hooks) Option { return func(c *config) { c.hooks = h } }
 // maxPendingHooks bounds the lifecycle events waiting for their hooks.
 const maxPendingHooks = 100000
 
-// initLifecycle puts the stream of channel transitions, with the
+// startLifecycle puts the stream of channel transitions, with the
 // vacate/member_removed delay, in front of the webhook dispatcher and the
-// lifecycle hooks, and gives the hub the inline hooks.
-func (s *Server) initLifecycle(hc *hub.Config, webhooks lifecycle.Consumer) {
+// lifecycle hooks, and returns it for the hub.
+func (s *Server) startLifecycle(webhooks lifecycle.Consumer) *lifecycle.Stream {
 	consumers := []lifecycle.Consumer{webhooks}
 	if fn := s.cfg.hooks.lifecycleFunc(); fn != nil {
 		r := lifecycle.NewRunner(lifecycle.RunnerOptions{
@@ -175,8 +162,7 @@ func (s *Server) initLifecycle(hc *hub.Config, webhooks lifecycle.Consumer) {
 	// Registered last, so it stops first: what it holds reaches the
 	// hooks and the dispatcher before they stop.
 	s.onStop(func(context.Context) error { st.Close(); return nil })
-	hc.Events = st
-	hc.Hooks = s.cfg.hooks.inline(s.log)
+	return st
 }
 
 // lifecycleHook returns the hook for a transition, or nil.

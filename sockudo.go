@@ -14,8 +14,10 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/appmanager/memory"
 	"github.com/sockudo-go/sockudo/cache"
+	cachememory "github.com/sockudo-go/sockudo/cache/memory"
 	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/appcache"
+	"github.com/sockudo-go/sockudo/internal/httpapi"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
@@ -63,6 +65,8 @@ func New(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
+// init builds the server from its validated config, top to bottom: apps,
+// rate limiter, cache, webhooks and lifecycle events, hub, HTTP API.
 func (s *Server) init() error {
 	cfg := &s.cfg
 	apps := cfg.apps
@@ -74,7 +78,10 @@ func (s *Server) init() error {
 		apps = m
 	}
 	s.rawApps = apps
-	s.apps = s.cacheApps(apps)
+	appOpts := appcache.DefaultOptions()
+	appOpts.TTL, appOpts.NegativeTTL = cfg.appCacheTTL, cfg.appCacheNegTTL
+	s.appCache = appcache.New(apps, appOpts)
+	s.apps = s.appCache
 
 	limiter := cfg.limiter
 	if limiter == nil {
@@ -86,7 +93,20 @@ func (s *Server) init() error {
 	}
 	s.limiter = ratelimit.NewGuard(limiter, &ratelimit.GuardOptions{FailClosed: cfg.limiterFailClosed, Logger: s.log})
 
-	hc := hub.Config{
+	s.cache = cfg.cache
+	if s.cache == nil {
+		mc := cachememory.New(nil)
+		s.onStop(func(context.Context) error { return mc.Close() })
+		s.cache = mc
+	}
+
+	dispatcher, err := s.startWebhooks()
+	if err != nil {
+		return err
+	}
+	events := s.startLifecycle(dispatcher)
+
+	s.hub, err = hub.New(hub.Config{
 		Logger:          s.log,
 		ActivityTimeout: cfg.activityTimeout,
 		PongTimeout:     cfg.pongTimeout,
@@ -95,22 +115,40 @@ func (s *Server) init() error {
 		SlowConsumer:    hub.SlowConsumerPolicy(cfg.slowConsumer),
 		UserAuthTimeout: cfg.userAuthTimeout,
 		MaxConnections:  cfg.maxConnections,
+		Cache:           s.cache,
 		CacheTTL:        cfg.cacheTTL,
+		Events:          events,
+		Hooks:           cfg.hooks.inline(s.log),
 		Limiter:         s.limiter,
-	}
-	if err := s.initCache(&hc); err != nil {
-		return err
-	}
-	if err := s.initWebhooks(&hc); err != nil {
-		return err
-	}
-	h, err := hub.New(hc)
+	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)
 	}
-	s.hub = h
-	return s.initAPI()
+
+	api, err := httpapi.New(httpapi.Config{
+		Apps:            s.apps,
+		Hub:             s.hub,
+		Logger:          s.log,
+		MaxBodyBytes:    cfg.maxBodyBytes,
+		BodyReadTimeout: cfg.bodyTimeout,
+		TimestampSkew:   cfg.timestampSkew,
+	})
+	if err != nil {
+		return fmt.Errorf("sockudo: %w", err)
+	}
+	s.api = api
+	if rule := s.rule(cfg.apiLimit, "api:"); rule != nil {
+		s.api = ratelimithttp.Middleware(*rule, api)
+	}
+	s.wsRule = s.rule(cfg.wsLimit, "ws:")
+	return nil
 }
+
+// InvalidateApp drops the app with the given id from the server's app
+// cache at once, so a change made in the app store applies to the next
+// lookup instead of after the cache TTL. Sockets already open keep the
+// settings they connected with.
+func (s *Server) InvalidateApp(id string) { s.appCache.Invalidate(id) }
 
 // ServeHTTP routes a request to the WebSocket endpoint (/app/{key}), the
 // HTTP API (/apps/...) or the health check (/up), under the path prefix

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"sync"
@@ -25,33 +26,33 @@ const (
 	DropMessages
 )
 
-// Config configures a Hub. Zero values take the documented defaults.
+// Config configures a Hub. Every field but Events, Hooks, Cache and Now
+// is required; the server's options hold the defaults.
 type Config struct {
 	Logger *slog.Logger
 	// ActivityTimeout is announced to clients; after this much silence the
-	// server pings. Default 120 s.
+	// server pings.
 	ActivityTimeout time.Duration
 	// PongTimeout is how long a ping may go unanswered before the socket is
-	// closed with 4201. Default 30 s.
+	// closed with 4201.
 	PongTimeout time.Duration
 	// MaxMessageBytes bounds an incoming message; larger ones get a
-	// pusher:error and are discarded. Default 64 KiB.
+	// pusher:error and are discarded.
 	MaxMessageBytes int
 	// OutboundQueue bounds the messages waiting to be written to one
-	// socket. Default 1000.
+	// socket.
 	OutboundQueue int
 	// SlowConsumer is applied when the outbound queue is full.
 	SlowConsumer SlowConsumerPolicy
 	// UserAuthTimeout is how long a socket of an app with user
-	// authentication enabled may stay signed out. Default 30 s.
+	// authentication enabled may stay signed out.
 	UserAuthTimeout time.Duration
 	// MaxConnections bounds sockets on this node (0 = unlimited); beyond
 	// it new sockets are closed with 4100.
 	MaxConnections int
 	// Cache stores the last event of cache channels.
 	Cache cache.Cache
-	// CacheTTL is how long a cache channel keeps its last event. Default
-	// 30 minutes.
+	// CacheTTL is how long a cache channel keeps its last event.
 	CacheTTL time.Duration
 	// Events receives channel transitions (for webhooks and lifecycle
 	// hooks); nil disables them.
@@ -61,35 +62,29 @@ type Config struct {
 	// Limiter enforces the per-app backend and read budgets. Client
 	// events are limited per socket, in process. Required.
 	Limiter ratelimit.Limiter
-	// Now is the clock (for tests). Default time.Now.
+	// Now is the clock (for tests); nil means time.Now.
 	Now func() time.Time
 }
 
-func (c *Config) setDefaults() {
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.ActivityTimeout <= 0 {
-		c.ActivityTimeout = 120 * time.Second
-	}
-	if c.PongTimeout <= 0 {
-		c.PongTimeout = 30 * time.Second
-	}
-	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 64 << 10
-	}
-	if c.OutboundQueue <= 0 {
-		c.OutboundQueue = 1000
-	}
-	if c.UserAuthTimeout <= 0 {
-		c.UserAuthTimeout = 30 * time.Second
-	}
-	if c.CacheTTL <= 0 {
-		c.CacheTTL = 30 * time.Minute
+// validate checks cfg; the server's options hold the defaults, so a zero
+// value here is a wiring mistake, not a request for a default.
+func (c *Config) validate() error {
+	switch {
+	case c.Logger == nil:
+		return errors.New("hub: Config.Logger is nil")
+	case c.Limiter == nil:
+		return errors.New("hub: Config.Limiter is nil")
+	case c.ActivityTimeout < time.Second:
+		return fmt.Errorf("hub: Config.ActivityTimeout %s is shorter than 1 s", c.ActivityTimeout)
+	case c.PongTimeout <= 0, c.UserAuthTimeout <= 0, c.CacheTTL <= 0:
+		return errors.New("hub: Config.PongTimeout, UserAuthTimeout and CacheTTL must be positive")
+	case c.MaxMessageBytes <= 0 || c.OutboundQueue <= 0:
+		return errors.New("hub: Config.MaxMessageBytes and OutboundQueue must be positive")
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	return nil
 }
 
 // Hub holds every app's sockets and channels on this node.
@@ -109,9 +104,8 @@ type Hub struct {
 
 // New returns a Hub.
 func New(cfg Config) (*Hub, error) {
-	cfg.setDefaults()
-	if cfg.Limiter == nil {
-		return nil, errors.New("hub: Config.Limiter is required")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	return &Hub{
 		cfg:      cfg,

@@ -1,10 +1,15 @@
 package hub
 
 import (
+	"log/slog"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockudo-go/sockudo/internal/protocol"
+	"github.com/sockudo-go/sockudo/ratelimit"
+	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
 )
 
 func TestOriginAllowed(t *testing.T) {
@@ -91,6 +96,38 @@ func TestParseChannelData(t *testing.T) {
 	for _, bad := range []string{``, `[]`, `{}`, `{"user_id":""}`, `{"user_id":true}`, `{"user_id":null}`, `not json`} {
 		if _, err := parseChannelData(bad, 0); err == nil {
 			t.Errorf("parseChannelData(%q) accepted", bad)
+		}
+	}
+}
+
+// testConfig is a complete Config with the server's defaults.
+func testConfig(lim ratelimit.Limiter) Config {
+	return Config{
+		Logger: slog.New(slog.DiscardHandler), Limiter: lim,
+		ActivityTimeout: 120 * time.Second, PongTimeout: 30 * time.Second, UserAuthTimeout: 30 * time.Second,
+		CacheTTL: 30 * time.Minute, MaxMessageBytes: 64 << 10, OutboundQueue: 1000,
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	lim, err := ratelimitmemory.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(testConfig(lim)); err != nil {
+		t.Fatalf("complete config: %v", err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"Logger":          func(c *Config) { c.Logger = nil },
+		"Limiter":         func(c *Config) { c.Limiter = nil },
+		"ActivityTimeout": func(c *Config) { c.ActivityTimeout = 0 },
+		"PongTimeout":     func(c *Config) { c.PongTimeout = 0 },
+		"OutboundQueue":   func(c *Config) { c.OutboundQueue = 0 },
+	} {
+		cfg := testConfig(lim)
+		mutate(&cfg)
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("New without %s = %v, want an error naming it", name, err)
 		}
 	}
 }

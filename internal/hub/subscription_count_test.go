@@ -38,7 +38,12 @@ func TestSubscriptionCountThrottledOnLargeChannels(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
 	sink := &countSink{now: func() time.Duration { return time.Duration(fake.Load()) }}
 	lim, _ := ratelimitmemory.New(nil)
-	h, _ := New(Config{Limiter: lim, Events: sink, Now: func() time.Time { return t0.Add(time.Duration(fake.Load())) }})
+	cfg := testConfig(lim)
+	cfg.Events, cfg.Now = sink, func() time.Time { return t0.Add(time.Duration(fake.Load())) }
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	app := &appmanager.App{ID: "a", Key: "k", Secret: "s", Enabled: true}
 	state := h.app(app.ID)
 	kind := protocol.Classify("big")
