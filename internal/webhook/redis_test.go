@@ -20,24 +20,12 @@ import (
 	redisqueue "github.com/sockudo-go/sockudo/queue/redis"
 )
 
+// redisOption is the standalone test Redis, without client-side caching.
 func redisOption(t testing.TB) rueidis.ClientOption {
 	t.Helper()
-	opt, err := rueidis.ParseURL(testenv.Lookup(t, "SOCKUDO_TEST_REDIS_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	opt := testenv.RedisStandalone(t)
 	opt.DisableCache = true
 	return opt
-}
-
-func redisClient(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
-	t.Helper()
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
@@ -69,11 +57,11 @@ func redisQueue(t testing.TB, client rueidis.Client, name string, concurrency in
 // lease, and the jobs it had not taken yet.
 func TestDeadDispatcherLeavesJobsForTheNextOne(t *testing.T) {
 	opt := redisOption(t)
-	direct := redisClient(t, opt)
+	direct := testenv.RedisClient(t, opt)
 	proxy := testproxy.New(t, opt.InitAddress[0])
 	viaProxy := opt
 	viaProxy.InitAddress = []string{proxy.Addr()}
-	dyingClient := redisClient(t, viaProxy)
+	dyingClient := testenv.RedisClient(t, viaProxy)
 	name := unsafeChars.ReplaceAllString(t.Name(), "_") + "-" + rand.Text()[:8]
 
 	app := testApp("")
@@ -139,7 +127,7 @@ func closeChan(ch chan struct{}) {
 // of up to 100, and reports events/s.
 func BenchmarkWebhooksThroughRedis(b *testing.B) {
 	opt := redisOption(b)
-	client := redisClient(b, opt)
+	client := testenv.RedisClient(b, opt)
 	for _, batching := range []bool{false, true} {
 		b.Run(fmt.Sprintf("batching=%v", batching), func(b *testing.B) {
 			var received atomic.Int64
