@@ -175,4 +175,3 @@ func appendCountFields(buf []byte, ci hub.ChannelInfo) []byte {
 
 func appendString(buf []byte, s string) []byte { return protocol.AppendString(buf, s) }
 
-func appendInt(buf []byte, n int) []byte { return strconv.AppendInt(buf, int64(n), 10) }
