@@ -174,4 +174,3 @@ func appendCountFields(buf []byte, ci hub.ChannelInfo) []byte {
 }
 
 func appendString(buf []byte, s string) []byte { return protocol.AppendString(buf, s) }
-
