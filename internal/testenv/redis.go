@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,12 @@ var RedisDeployments = []RedisDeployment{
 	{"Sentinel", RedisSentinel},
 }
 
-// RedisClient connects with opt and closes the client when t ends.
+// RedisClient connects with opt and closes the client when t ends. Safe
+// for parallel tests sharing one opt.
 func RedisClient(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
 	t.Helper()
+	// rueidis shuffles InitAddress in place when ShuffleInit is set.
+	opt.InitAddress = slices.Clone(opt.InitAddress)
 	c, err := rueidis.NewClient(opt)
 	if err != nil {
 		t.Fatalf("connect to Redis %v: %v", opt.InitAddress, err)
