@@ -36,15 +36,11 @@ type Options struct {
 	// sweep off (expired entries are still never returned, and are dropped
 	// when read or evicted).
 	CleanupInterval time.Duration
-	// Clock returns the current time; nil means time.Now. Tests set it to
-	// a fake clock.
-	Clock func() time.Time
 }
 
 // Cache is an in-process cache.Cache. It is safe for concurrent use. Call
 // Close to stop its background sweep.
 type Cache struct {
-	now        func() time.Time
 	defaultTTL time.Duration
 
 	mu  sync.Mutex
@@ -79,13 +75,9 @@ func New(opts *Options) *Cache {
 	if o.CleanupInterval == 0 {
 		o.CleanupInterval = DefaultCleanupInterval
 	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
 	// NewLRU fails only for a size below one, which was ruled out above.
 	l, _ := simplelru.NewLRU[string, entry](o.MaxItems, nil)
 	c := &Cache{
-		now:        o.Clock,
 		defaultTTL: max(o.DefaultTTL, 0),
 		lru:        l,
 		stop:       make(chan struct{}),
@@ -105,7 +97,7 @@ func (c *Cache) Get(ctx context.Context, key string) (cache.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return cache.Entry{}, fmt.Errorf("memory cache: get: %w", err)
 	}
-	now := c.now()
+	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.lru.Get(key)
 	if ok && e.expired(now) {
@@ -183,7 +175,7 @@ type timedEntry struct {
 }
 
 func (c *Cache) entry(value []byte, ttl time.Duration) timedEntry {
-	now := c.now()
+	now := time.Now()
 	if ttl <= 0 {
 		ttl = c.defaultTTL
 	}
@@ -216,7 +208,7 @@ func (c *Cache) sweep() {
 	c.mu.Lock()
 	keys := c.lru.Keys()
 	c.mu.Unlock()
-	now := c.now()
+	now := time.Now()
 	for len(keys) > 0 {
 		batch := keys[:min(sweepBatch, len(keys))]
 		keys = keys[len(batch):]

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sockudo-go/sockudo/cache"
@@ -14,52 +14,29 @@ import (
 	"github.com/sockudo-go/sockudo/cache/memory"
 )
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// The fake-time suites run in synctest bubbles: the cache reads
+// time.Now and its sweep runs on the bubble's clock.
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func TestConformanceFakeClock(t *testing.T) {
-	clock := newFakeClock()
+func TestConformanceFakeTime(t *testing.T) {
 	cachetest.Run(t, cachetest.Harness{
 		New: func(t *testing.T) cache.Cache {
-			c := memory.New(&memory.Options{Clock: clock.Now})
+			c := memory.New(nil)
 			t.Cleanup(func() { c.Close() })
 			return c
 		},
-		Now:          clock.Now,
-		Advance:      clock.Advance,
-		TTLPrecision: time.Millisecond,
+		Synctest: true,
 	})
 }
 
-func TestConformanceFakeClockDefaultTTL(t *testing.T) {
-	clock := newFakeClock()
+func TestConformanceFakeTimeDefaultTTL(t *testing.T) {
 	cachetest.Run(t, cachetest.Harness{
 		New: func(t *testing.T) cache.Cache {
-			c := memory.New(&memory.Options{Clock: clock.Now, DefaultTTL: 5 * time.Minute})
+			c := memory.New(&memory.Options{DefaultTTL: 5 * time.Minute})
 			t.Cleanup(func() { c.Close() })
 			return c
 		},
-		Now:          clock.Now,
-		Advance:      clock.Advance,
-		DefaultTTL:   5 * time.Minute,
-		TTLPrecision: time.Millisecond,
+		DefaultTTL: 5 * time.Minute,
+		Synctest:   true,
 	})
 }
 
@@ -123,9 +100,12 @@ func TestDefaultMaxItems(t *testing.T) {
 }
 
 func TestSweepRemovesExpired(t *testing.T) {
+	synctest.Test(t, testSweepRemovesExpired)
+}
+
+func testSweepRemovesExpired(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	c := memory.New(&memory.Options{Clock: clock.Now, CleanupInterval: 5 * time.Millisecond})
+	c := memory.New(&memory.Options{CleanupInterval: 30 * time.Second})
 	defer c.Close()
 	for i := range 3000 { // more than one sweep batch
 		ttl := time.Minute
@@ -139,13 +119,10 @@ func TestSweepRemovesExpired(t *testing.T) {
 	if err := c.Set(ctx, "forever", []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(2 * time.Minute)
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Len() != 1001 {
-		if time.Now().After(deadline) {
-			t.Fatalf("Len = %d after the sweep should have run, want 1001", c.Len())
-		}
-		time.Sleep(5 * time.Millisecond)
+	time.Sleep(2 * time.Minute) // four sweeps
+	synctest.Wait()
+	if n := c.Len(); n != 1001 {
+		t.Fatalf("Len = %d after the sweep, want 1001", n)
 	}
 	if _, err := c.Get(ctx, "forever"); err != nil {
 		t.Fatalf("Get(forever): %v", err)
@@ -153,14 +130,17 @@ func TestSweepRemovesExpired(t *testing.T) {
 }
 
 func TestNoSweepKeepsExpiredUntilRead(t *testing.T) {
+	synctest.Test(t, testNoSweepKeepsExpiredUntilRead)
+}
+
+func testNoSweepKeepsExpiredUntilRead(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	c := memory.New(&memory.Options{Clock: clock.Now, CleanupInterval: -1})
+	c := memory.New(&memory.Options{CleanupInterval: -1})
 	defer c.Close()
 	if err := c.Set(ctx, "k", []byte("v"), time.Second); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(time.Minute)
+	time.Sleep(time.Minute)
 	if n := c.Len(); n != 1 {
 		t.Fatalf("Len = %d, want 1 (no sweep)", n)
 	}
@@ -173,14 +153,17 @@ func TestNoSweepKeepsExpiredUntilRead(t *testing.T) {
 }
 
 func TestNegativeDefaultTTLMeansNever(t *testing.T) {
-	clock := newFakeClock()
-	c := memory.New(&memory.Options{Clock: clock.Now, DefaultTTL: -time.Second})
+	synctest.Test(t, testNegativeDefaultTTLMeansNever)
+}
+
+func testNegativeDefaultTTLMeansNever(t *testing.T) {
+	c := memory.New(&memory.Options{DefaultTTL: -time.Second, CleanupInterval: -1})
 	defer c.Close()
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(1000 * time.Hour)
+	time.Sleep(1000 * time.Hour)
 	e, err := c.Get(ctx, "k")
 	if err != nil || !e.ExpiresAt.IsZero() {
 		t.Fatalf("Get = %+v, %v; want a live entry that never expires", e, err)
