@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sockudo-go/sockudo/ratelimit"
@@ -64,29 +64,13 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// newServer returns a handler limited to 2 requests per 10s per IP on a
-// fake clock that starts half a second past a whole second.
-func newServer(t *testing.T, hops int) (http.Handler, *clock, *int) {
+// newServer returns a handler limited to 2 requests per 10s per IP. Call
+// it inside a synctest bubble: it moves the fake clock half a second past
+// a whole second, so the tests can check that Reset rounds up.
+func newServer(t *testing.T, hops int) (http.Handler, *int) {
 	t.Helper()
-	c := &clock{t: time.Unix(1_700_000_000, 500_000_000)}
-	l, err := memory.New(&memory.Options{Now: c.Now})
+	time.Sleep(500 * time.Millisecond)
+	l, err := memory.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +80,7 @@ func newServer(t *testing.T, hops int) (http.Handler, *clock, *int) {
 		_, _ = w.Write([]byte("{}"))
 	})
 	rule := Rule{Limiter: l, Limit: ratelimit.Limit{Max: 2, Window: 10 * time.Second}, KeyPrefix: "api:", TrustHops: hops}
-	return Middleware(rule, next), c, served
+	return Middleware(rule, next), served
 }
 
 func do(h http.Handler, remote string, xff string) *httptest.ResponseRecorder {
@@ -117,10 +101,12 @@ func header(t *testing.T, w *httptest.ResponseRecorder, name, want string) {
 	}
 }
 
-func TestMiddleware(t *testing.T) {
-	h, c, served := newServer(t, 0)
-	// The window opened at 1_700_000_000.5 ends at ...010.5: rounded up.
-	const reset = "1700000011"
+func TestMiddleware(t *testing.T) { synctest.Test(t, testMiddleware) }
+
+func testMiddleware(t *testing.T) {
+	h, served := newServer(t, 0)
+	// The window opened at a whole second plus 0.5 ends 10 s later: rounded up.
+	reset := strconv.FormatInt(time.Now().Unix()+11, 10)
 	for i, remaining := range []string{"1", "0"} {
 		w := do(h, "192.0.2.1:1000", "")
 		if w.Code != http.StatusOK || w.Body.String() != "{}" {
@@ -132,7 +118,7 @@ func TestMiddleware(t *testing.T) {
 		header(t, w, "Retry-After", "")
 	}
 
-	c.Advance(2500 * time.Millisecond) // 7.5s before the window ends
+	time.Sleep(2500 * time.Millisecond) // 7.5s before the window ends
 	w := do(h, "192.0.2.1:1001", "")
 	if w.Code != http.StatusTooManyRequests {
 		t.Fatalf("third request: status %d, want 429", w.Code)
@@ -157,17 +143,21 @@ func TestMiddleware(t *testing.T) {
 		t.Fatalf("limited client with a forged X-Forwarded-For: status %d, want 429", w.Code)
 	}
 
-	c.Advance(7500 * time.Millisecond)
+	time.Sleep(7500 * time.Millisecond)
 	if w := do(h, "192.0.2.1:1000", ""); w.Code != http.StatusOK {
 		t.Fatalf("after the window: status %d, want 200", w.Code)
 	}
 }
 
 func TestMiddlewareRetryAfterAtLeastOneSecond(t *testing.T) {
-	h, c, _ := newServer(t, 0)
+	synctest.Test(t, testMiddlewareRetryAfterAtLeastOneSecond)
+}
+
+func testMiddlewareRetryAfterAtLeastOneSecond(t *testing.T) {
+	h, _ := newServer(t, 0)
 	do(h, "192.0.2.1:1", "")
 	do(h, "192.0.2.1:1", "")
-	c.Advance(10*time.Second - time.Millisecond)
+	time.Sleep(10*time.Second - time.Millisecond)
 	w := do(h, "192.0.2.1:1", "")
 	if w.Code != http.StatusTooManyRequests {
 		t.Fatalf("status %d, want 429", w.Code)
@@ -175,8 +165,10 @@ func TestMiddlewareRetryAfterAtLeastOneSecond(t *testing.T) {
 	header(t, w, "Retry-After", "1")
 }
 
-func TestMiddlewareBehindProxy(t *testing.T) {
-	h, _, _ := newServer(t, 1)
+func TestMiddlewareBehindProxy(t *testing.T) { synctest.Test(t, testMiddlewareBehindProxy) }
+
+func testMiddlewareBehindProxy(t *testing.T) {
+	h, _ := newServer(t, 1)
 	// Two clients behind one proxy address have separate budgets.
 	for range 2 {
 		do(h, "10.0.0.1:80", "203.0.113.7")

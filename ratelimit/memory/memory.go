@@ -26,13 +26,10 @@ type Options struct {
 	// DefaultMaxKeys. See the package documentation for what happens when
 	// it is reached.
 	MaxKeys int
-	// Now is the clock; nil means time.Now. Tests inject a fake one.
-	Now func() time.Time
 }
 
 // Limiter is an in-process ratelimit.Limiter. It is safe for concurrent use.
 type Limiter struct {
-	now    func() time.Time
 	seed   maphash.Seed
 	shards []shard
 }
@@ -65,10 +62,7 @@ func New(opts *Options) (*Limiter, error) {
 		maxKeys = DefaultMaxKeys
 	}
 	n := min(maxShards, maxKeys)
-	l := &Limiter{now: opts.Now, seed: maphash.MakeSeed(), shards: make([]shard, n)}
-	if l.now == nil {
-		l.now = time.Now
-	}
+	l := &Limiter{seed: maphash.MakeSeed(), shards: make([]shard, n)}
 	for i := range l.shards {
 		// The first maxKeys%n shards take one extra key so the total is
 		// exactly maxKeys.
@@ -94,7 +88,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim ratelimit.Limit, co
 	if err := ratelimit.Check(lim, cost); err != nil {
 		return ratelimit.Result{}, fmt.Errorf("memory: %w", err)
 	}
-	now := l.now()
+	now := time.Now()
 	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
 
 	sh.mu.Lock()

@@ -3,8 +3,8 @@ package memory_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sockudo-go/sockudo/ratelimit"
@@ -12,22 +12,22 @@ import (
 	"github.com/sockudo-go/sockudo/ratelimit/ratelimittest"
 )
 
-func TestConformance(t *testing.T) {
+func TestConformanceFakeTime(t *testing.T) {
 	ratelimittest.Run(t, ratelimittest.Harness{
-		New: func(t *testing.T, now func() time.Time) ratelimit.Limiter {
-			l, err := memory.New(&memory.Options{Now: now})
+		New: func(t *testing.T) ratelimit.Limiter {
+			l, err := memory.New(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return l
 		},
-		FakeClock: true,
+		Synctest: true,
 	})
 }
 
 func TestConformanceRealClock(t *testing.T) {
 	ratelimittest.Run(t, ratelimittest.Harness{
-		New: func(t *testing.T, _ func() time.Time) ratelimit.Limiter {
+		New: func(t *testing.T) ratelimit.Limiter {
 			l, err := memory.New(nil)
 			if err != nil {
 				t.Fatal(err)
@@ -41,23 +41,6 @@ func TestNewRejectsNegativeMaxKeys(t *testing.T) {
 	if _, err := memory.New(&memory.Options{MaxKeys: -1}); err == nil {
 		t.Fatal("New with MaxKeys -1: no error")
 	}
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // TestBoundedKeys floods the limiter with distinct keys and checks that it
@@ -132,8 +115,11 @@ func TestEvictionIsLenientOnlyForEvictedKey(t *testing.T) {
 // TestEndedWindowReused checks that a key whose window ended gets a fresh
 // one in place and that the entry count does not grow.
 func TestEndedWindowReused(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l, err := memory.New(&memory.Options{Now: c.Now, MaxKeys: 10})
+	synctest.Test(t, testEndedWindowReused)
+}
+
+func testEndedWindowReused(t *testing.T) {
+	l, err := memory.New(&memory.Options{MaxKeys: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +131,7 @@ func TestEndedWindowReused(t *testing.T) {
 				t.Fatalf("window %d call %d: %+v, %v", i, j, res, err)
 			}
 		}
-		c.Advance(time.Second)
+		time.Sleep(time.Second)
 	}
 	if n := l.Len(); n != 1 {
 		t.Fatalf("Len = %d, want 1", n)

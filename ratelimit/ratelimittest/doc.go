@@ -4,10 +4,10 @@
 //
 //	func TestConformance(t *testing.T) {
 //		ratelimittest.Run(t, ratelimittest.Harness{
-//			New: func(t *testing.T, now func() time.Time) ratelimit.Limiter {
-//				return mylimiter.New(now)
+//			New: func(t *testing.T) ratelimit.Limiter {
+//				return mylimiter.New()
 //			},
-//			FakeClock: true,
+//			Synctest: true, // only for a limiter that does no real I/O
 //		})
 //	}
 //

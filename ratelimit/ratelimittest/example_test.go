@@ -2,7 +2,6 @@ package ratelimittest_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/sockudo-go/sockudo/ratelimit"
 	"github.com/sockudo-go/sockudo/ratelimit/memory"
@@ -10,18 +9,18 @@ import (
 )
 
 // ExampleRun shows a driver's conformance test. This one runs the suite on
-// the memory driver with the suite's fake clock.
+// the memory driver on fake time.
 func ExampleRun() {
 	_ = func(t *testing.T) { // func TestConformance(t *testing.T)
 		ratelimittest.Run(t, ratelimittest.Harness{
-			New: func(t *testing.T, now func() time.Time) ratelimit.Limiter {
-				l, err := memory.New(&memory.Options{Now: now})
+			New: func(t *testing.T) ratelimit.Limiter {
+				l, err := memory.New(nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return l
 			},
-			FakeClock: true,
+			Synctest: true, // in-process: the suite can run it on fake time
 		})
 	}
 }

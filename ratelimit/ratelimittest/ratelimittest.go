@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sockudo-go/sockudo/ratelimit"
@@ -16,13 +17,14 @@ import (
 // Harness describes a driver to the suite.
 type Harness struct {
 	// New returns a limiter for one subtest; register any cleanup with
-	// t.Cleanup. When FakeClock is set the limiter must read the time from
-	// now, which the suite moves forward; otherwise now is time.Now and may
-	// be ignored.
-	New func(t *testing.T, now func() time.Time) ratelimit.Limiter
-	// FakeClock reports that New's limiters use the now they are given.
-	// Without it the suite tests window expiry with short real windows.
-	FakeClock bool
+	// t.Cleanup.
+	New func(t *testing.T) ratelimit.Limiter
+	// Synctest runs every subtest inside a testing/synctest bubble, New
+	// included, so a limiter that reads time.Now sees fake time, which
+	// the suite moves with time.Sleep: window tests then run instantly
+	// and exactly. Only for limiters that do no real I/O, which a bubble
+	// does not allow. Without it the suite uses short real windows.
+	Synctest bool
 	// Shared reports that limiters from two New calls in one subtest share
 	// their state, as with a distributed backend; the suite then checks that
 	// they enforce one limit together.
@@ -61,63 +63,33 @@ func Run(t *testing.T, h Harness) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, newEnv(t, h))
+			e := &env{h: h}
+			if h.Synctest {
+				synctest.Test(t, func(t *testing.T) { tc.fn(t, e) })
+				return
+			}
+			tc.fn(t, e)
 		})
 	}
 }
 
 // env is one subtest's view of the harness.
 type env struct {
-	h     Harness
-	clock *fakeClock // nil without FakeClock
-}
-
-func newEnv(t *testing.T, h Harness) *env {
-	e := &env{h: h}
-	if h.FakeClock {
-		e.clock = &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	}
-	return e
+	h Harness
 }
 
 // limiter returns a new limiter from the harness.
 func (e *env) limiter(t *testing.T) ratelimit.Limiter {
 	t.Helper()
-	now := time.Now
-	if e.clock != nil {
-		now = e.clock.Now
-	}
-	l := e.h.New(t, now)
+	l := e.h.New(t)
 	if l == nil {
 		t.Fatal("Harness.New returned nil")
 	}
 	return l
 }
 
-// now reads the clock the limiter uses.
-func (e *env) now() time.Time {
-	if e.clock != nil {
-		return e.clock.Now()
-	}
-	return time.Now()
-}
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// now reads the clock the limiter uses: the bubble's under Synctest.
+func (e *env) now() time.Time { return time.Now() }
 
 // uniqueKey returns a key no other test uses.
 func uniqueKey(t *testing.T, suffix string) string {
@@ -253,8 +225,8 @@ func testResultTimes(t *testing.T, e *env) {
 
 	// Let time pass, so that a driver that extends the window on every
 	// call gets caught.
-	if e.clock != nil {
-		e.clock.Advance(10 * time.Minute)
+	if e.h.Synctest {
+		time.Sleep(10 * time.Minute)
 	} else {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -291,12 +263,12 @@ func sameEnd(t *testing.T, what string, a, b timedResult) {
 
 func testWindowResets(t *testing.T, e *env) {
 	l, key := e.limiter(t), uniqueKey(t, "")
-	if e.clock != nil {
+	if e.h.Synctest {
 		lim := ratelimit.Limit{Max: 3, Window: time.Minute}
 		allow(t, l, key, lim, 3)
-		e.clock.Advance(lim.Window - time.Millisecond)
+		time.Sleep(lim.Window - time.Millisecond)
 		expect(t, "just before the window ends", allow(t, l, key, lim, 1), false, 0)
-		e.clock.Advance(time.Millisecond)
+		time.Sleep(time.Millisecond)
 		res := allow(t, l, key, lim, 1)
 		expect(t, "when the window ends", res, true, 2)
 		within(t, "ResetAt of the new window", res.ResetAt, e.now().Add(lim.Window), e.now().Add(lim.Window))
@@ -328,15 +300,15 @@ func testWindowResets(t *testing.T, e *env) {
 // testWindowStartsAtFirstCall checks that the window is fixed: later calls
 // do not extend it, and its end resets the whole budget.
 func testWindowStartsAtFirstCall(t *testing.T, e *env) {
-	if e.clock == nil {
-		t.Skip("needs Harness.FakeClock; ResultTimes checks the same on a real clock")
+	if !e.h.Synctest {
+		t.Skip("needs Harness.Synctest; ResultTimes checks the same on a real clock")
 	}
 	l, key := e.limiter(t), uniqueKey(t, "")
 	lim := ratelimit.Limit{Max: 3, Window: time.Minute}
 	allow(t, l, key, lim, 1)
-	e.clock.Advance(30 * time.Second)
+	time.Sleep(30 * time.Second)
 	expect(t, "second call, half a window later", allow(t, l, key, lim, 1), true, 1)
-	e.clock.Advance(30 * time.Second)
+	time.Sleep(30 * time.Second)
 	expect(t, "a window after the first call", allow(t, l, key, lim, 1), true, 2)
 }
 

@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 			ratelimittest.Run(t, ratelimittest.Harness{
 				// Every call makes its own client, so the Shared subtest
 				// checks two processes' worth of limiters on one Redis.
-				New: func(t *testing.T, _ func() time.Time) ratelimit.Limiter {
+				New: func(t *testing.T) ratelimit.Limiter {
 					l, err := redislimit.New(testenv.RedisClient(t, opt), &redislimit.Options{Prefix: prefix})
 					if err != nil {
 						t.Fatal(err)
