@@ -106,6 +106,7 @@ func testConfig(lim ratelimit.Limiter) Config {
 		Logger: slog.New(slog.DiscardHandler), Limiter: lim,
 		ActivityTimeout: 120 * time.Second, PongTimeout: 30 * time.Second, UserAuthTimeout: 30 * time.Second,
 		CacheTTL: 30 * time.Minute, MaxMessageBytes: 64 << 10, OutboundQueue: 1000,
+		MaxChannelsPerSocket: 200, SubscribeRate: 20, ClientEventRate: 10, MaxChannelsListed: 10000,
 	}
 }
 
