@@ -342,3 +342,34 @@ func TestShardMapsShrinkAfterSpike(t *testing.T) {
 		}
 	}
 }
+
+// shrink copies a map that fell to a quarter of a large peak, and only
+// then, so the copies stay O(1) per deletion.
+func TestShrinkRebuildsOnlyFarBelowPeak(t *testing.T) {
+	t.Parallel()
+	m, peak := map[int]bool{}, 0
+	for i := range 4 * shrinkMinPeak {
+		m[i] = true
+		peak = max(peak, len(m))
+	}
+	rebuilds := 0
+	for i := range 4 * shrinkMinPeak {
+		delete(m, i)
+		var ok bool
+		if m, ok = shrink(m, &peak); ok {
+			rebuilds++
+			if len(m) != 4*shrinkMinPeak-i-1 {
+				t.Fatalf("rebuild lost entries: %d left", len(m))
+			}
+		}
+	}
+	// Peak 4096: rebuilt at 1024; peak 1024: rebuilt at 256; peak 256 is
+	// below shrinkMinPeak, so no more.
+	if rebuilds != 2 || peak != shrinkMinPeak/shrinkRatio {
+		t.Fatalf("%d rebuilds, peak %d; want 2, the last at %d", rebuilds, peak, shrinkMinPeak/shrinkRatio)
+	}
+	small, p := map[int]bool{1: true}, 10
+	if _, ok := shrink(small, &p); ok {
+		t.Fatal("a map that never grew past shrinkMinPeak was rebuilt")
+	}
+}

@@ -37,8 +37,9 @@ type appState struct {
 	mapRebuilds atomic.Uint64 // shard maps rebuilt after a spike
 	listRefused atomic.Uint64 // channel listings refused for size
 
-	socketsMu sync.Mutex
-	sockets   map[*Conn]struct{}
+	socketsMu   sync.Mutex
+	sockets     map[*Conn]struct{}
+	socketsPeak int // shrinks as the shard maps do
 
 	usersMu  sync.Mutex
 	users    map[string]map[*Conn]struct{} // signed-in user id -> sockets
@@ -72,16 +73,25 @@ func (s *channelShard) addLocked(ch *channel) {
 // below its peak; it reports whether it rebuilt. The caller holds s.mu.
 func (s *channelShard) deleteLocked(name string) bool {
 	delete(s.channels, name)
-	n := len(s.channels)
-	if s.peak < shrinkMinPeak || n > s.peak/shrinkRatio {
-		return false
+	var rebuilt bool
+	s.channels, rebuilt = shrink(s.channels, &s.peak)
+	return rebuilt
+}
+
+// shrink returns m copied into a map sized for its live entries when it
+// has fallen to 1/shrinkRatio of a peak of at least shrinkMinPeak, and
+// resets *peak; otherwise m itself.
+func shrink[K comparable, V any](m map[K]V, peak *int) (map[K]V, bool) {
+	n := len(m)
+	if *peak < shrinkMinPeak || n > *peak/shrinkRatio {
+		return m, false
 	}
-	m := make(map[string]*channel, n)
-	for k, v := range s.channels {
-		m[k] = v
+	out := make(map[K]V, n)
+	for k, v := range m {
+		out[k] = v
 	}
-	s.channels, s.peak = m, n
-	return true
+	*peak = n
+	return out, true
 }
 
 func newAppState(id string, seed maphash.Seed) *appState {
@@ -122,12 +132,17 @@ func (a *appState) channel(name string) *channel {
 func (a *appState) addSocket(c *Conn) {
 	a.socketsMu.Lock()
 	a.sockets[c] = struct{}{}
+	a.socketsPeak = max(a.socketsPeak, len(a.sockets))
 	a.socketsMu.Unlock()
 }
 
 func (a *appState) removeSocket(c *Conn) {
 	a.socketsMu.Lock()
 	delete(a.sockets, c)
+	var rebuilt bool
+	if a.sockets, rebuilt = shrink(a.sockets, &a.socketsPeak); rebuilt {
+		a.mapRebuilds.Add(1)
+	}
 	a.socketsMu.Unlock()
 }
 
