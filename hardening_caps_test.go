@@ -194,3 +194,52 @@ func TestPresenceUserInfoDefaultBound(t *testing.T) {
 		t.Fatalf("subscription_error for %q", f.Channel)
 	}
 }
+
+// H3: a presence member re-sending the same subscribe 1,000 times changes
+// nothing: the others see no member event, the member list stands, and
+// only the subscribe burst is acknowledged; the rest is refused with 4301
+// on a socket that stays open.
+func TestDuplicatePresenceSubscribeFlood(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, sockudo.WithApps(testApp()))
+	const ch = "presence-flood"
+	alice, bob := s.dial(t, testKey), s.dial(t, testKey)
+	info := strings.Repeat("x", 1500)
+	alice.SubscribeOK(t, testKey, testSecret, ch, `{"user_id":"alice","user_info":{"bio":"`+info+`"}}`)
+	bobData := `{"user_id":"bob","user_info":{"bio":"` + info + `"}}`
+	bob.SubscribeOK(t, testKey, testSecret, ch, bobData)
+	alice.Expect(t, "pusher_internal:member_added")
+	token := auth.Token(testKey, testSecret, auth.ChannelString(bob.SocketID, ch, bobData))
+	acks, limited := 0, 0
+	const dups, batch = 1000, 250
+	for sent := 0; sent < dups; sent += batch {
+		for range batch {
+			bob.Subscribe(t, ch, token, bobData)
+		}
+		for got := 0; got < batch; got++ {
+			switch f := bob.Next(t); f.Event {
+			case "pusher_internal:subscription_succeeded":
+				acks++
+			case "pusher:error":
+				if code := errorCode(t, f); code != 4301 {
+					t.Fatalf("duplicate refused with %d, want 4301", code)
+				}
+				limited++
+			default:
+				t.Fatalf("unexpected answer to a duplicate: %s", f.Raw)
+			}
+		}
+	}
+	// The burst is the channel cap (200), less bob's first subscribe, plus
+	// what the 20/s refill adds while the test runs.
+	if acks > 260 || acks+limited != dups {
+		t.Fatalf("%d duplicates: %d acknowledged, %d refused; want at most about the burst acknowledged", dups, acks, limited)
+	}
+	alice.ExpectNone(t, "pusher_internal:member_added", 100*time.Millisecond)
+	users, err := s.ChannelUsers(context.Background(), testID, ch)
+	if err != nil || len(users) != 2 {
+		t.Fatalf("members after the flood: %v, %v; want alice and bob", users, err)
+	}
+	bob.Send(t, `{"event":"pusher:ping","data":{}}`)
+	bob.Expect(t, "pusher:pong")
+}
