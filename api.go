@@ -86,7 +86,8 @@ func (s *Server) SendToUser(ctx context.Context, appID, userID string, ev Event)
 
 // Channels lists the app's occupied channels whose names start with
 // prefix, with their subscription counts (and user counts for presence
-// channels).
+// channels). When more channels match than WithMaxChannelsListed allows,
+// it returns a 400 limit_exceeded *APIError; narrow the prefix.
 func (s *Server) Channels(ctx context.Context, appID, prefix string) (map[string]ChannelInfo, error) {
 	app, err := s.findApp(ctx, appID)
 	if err != nil {

@@ -81,6 +81,17 @@ type config struct {
 	limiterFailClosed bool
 	apiLimit          *RateLimit
 	wsLimit           *RateLimit
+
+	caps socketCaps
+}
+
+// socketCaps are the per-socket caps against hostile clients (see
+// WithMaxChannelsPerConnection and the options after it).
+type socketCaps struct {
+	maxChannels     int
+	subscribeRate   int
+	clientEventRate int
+	maxListed       int
 }
 
 func defaultConfig() config {
@@ -99,6 +110,12 @@ func defaultConfig() config {
 		cacheTTL:        30 * time.Minute,
 		webhookDelay:    3 * time.Second,
 		webhookRetryFor: 5 * time.Minute,
+		caps: socketCaps{
+			maxChannels:     200,
+			subscribeRate:   20,
+			clientEventRate: 10,
+			maxListed:       10000,
+		},
 	}
 }
 
@@ -141,6 +158,9 @@ func (c *config) validate() error {
 		return invalidOption("WithWebhookRetry", "%s is not positive", c.webhookRetryFor)
 	case c.webhookBatch < 0 || c.webhookBatchSize < 0 || (c.webhookBatch > 0) != (c.webhookBatchSize > 0):
 		return invalidOption("WithWebhookBatching", "duration %s and size %d must both be positive", c.webhookBatch, c.webhookBatchSize)
+	}
+	if err := c.caps.validate(); err != nil {
+		return err
 	}
 	if _, ok := c.limiter.(*ratelimit.Guard); ok {
 		return invalidOption("WithRateLimiter", "pass the driver, not a *ratelimit.Guard: the server guards it and WithRateLimiterFailClosed sets the failure policy")
@@ -291,3 +311,54 @@ func WithAPIRateLimit(l RateLimit) Option { return func(c *config) { c.apiLimit 
 // WithConnectionRateLimit limits WebSocket connection attempts per client
 // IP; beyond it the upgrade is answered 429.
 func WithConnectionRateLimit(l RateLimit) Option { return func(c *config) { c.wsLimit = &l } }
+
+// Caps against hostile clients. Each is per socket and server-wide: no
+// Sockudo app field holds them, except max_client_events_per_second.
+
+func (c *socketCaps) validate() error {
+	switch {
+	case c.maxChannels < 1:
+		return invalidOption("WithMaxChannelsPerConnection", "%d is less than 1", c.maxChannels)
+	case c.subscribeRate < 1:
+		return invalidOption("WithSubscribeRate", "%d is less than 1", c.subscribeRate)
+	case c.clientEventRate < 0:
+		return invalidOption("WithClientEventRate", "%d is negative", c.clientEventRate)
+	case c.maxListed < 1:
+		return invalidOption("WithMaxChannelsListed", "%d is less than 1", c.maxListed)
+	}
+	return nil
+}
+
+// WithMaxChannelsPerConnection bounds the channels one socket may be
+// subscribed to (default 200). A subscribe beyond it is refused with a
+// pusher:error and a pusher:subscription_error (code 4100, type
+// LimitReached); the socket stays open. It also bounds what one socket's
+// disconnect costs (channel_vacated and member_removed webhooks).
+func WithMaxChannelsPerConnection(n int) Option { return func(c *config) { c.caps.maxChannels = n } }
+
+// WithSubscribeRate sets how many subscribes per second one socket may
+// sustain (default 20). The burst is the channel cap (see
+// WithMaxChannelsPerConnection), so a client resubscribing to all its
+// channels after a reconnect is never refused. A subscribe over the rate
+// is refused with code 4301 (as a pusher:error and a
+// pusher:subscription_error, never a close).
+func WithSubscribeRate(perSecond int) Option {
+	return func(c *config) { c.caps.subscribeRate = perSecond }
+}
+
+// WithClientEventRate sets the client events per second per socket (also
+// the burst) for apps whose max_client_events_per_second is 0 (default
+// 10, Pusher's limit). An app's own non-zero value wins; a very large
+// value is the way to lift the limit for one app. 0 here means unlimited
+// for apps that set none. Events over the limit are rejected with a
+// pusher:error 4301 and the socket stays open.
+func WithClientEventRate(perSecond int) Option {
+	return func(c *config) { c.caps.clientEventRate = perSecond }
+}
+
+// WithMaxChannelsListed bounds the channels a listing returns (GET
+// /apps/{id}/channels and Server.Channels; default 10,000): when more
+// occupied channels match filter_by_prefix, the listing is refused with
+// a 400 limit_exceeded instead of building an answer whose size any client
+// that subscribes to public channels could choose.
+func WithMaxChannelsListed(n int) Option { return func(c *config) { c.caps.maxListed = n } }

@@ -41,6 +41,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"WithWebhookRetry", sockudo.WithWebhookRetry(0)},
 		{"WithWebhookBatching", sockudo.WithWebhookBatching(time.Second, 0)},
 		{"WithApps", sockudo.WithApps(testApp(), testApp())},
+		{"WithMaxChannelsPerConnection", sockudo.WithMaxChannelsPerConnection(0)},
+		{"WithSubscribeRate", sockudo.WithSubscribeRate(0)},
+		{"WithClientEventRate", sockudo.WithClientEventRate(-1)},
+		{"WithMaxChannelsListed", sockudo.WithMaxChannelsListed(0)},
 	}
 	for _, tt := range tests {
 		_, err := sockudo.New(tt.opt)

@@ -120,6 +120,11 @@ func (s *Server) init() error {
 		Events:          events,
 		Hooks:           cfg.hooks.inline(s.log),
 		Limiter:         s.limiter,
+
+		MaxChannelsPerSocket: cfg.caps.maxChannels,
+		SubscribeRate:        cfg.caps.subscribeRate,
+		ClientEventRate:      cfg.caps.clientEventRate,
+		MaxChannelsListed:    cfg.caps.maxListed,
 	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)

@@ -23,6 +23,10 @@ func serverOptions(cfg *config.Config, log *slog.Logger) []sockudo.Option {
 		sockudo.WithActivityTimeout(config.Seconds(cfg.ActivityTimeout)),
 		sockudo.WithUserAuthenticationTimeout(config.Seconds(cfg.UserAuthenticationTimeout)),
 		sockudo.WithMaxConnections(cfg.MaxConnections),
+		sockudo.WithMaxChannelsPerConnection(cfg.ChannelLimits.MaxChannelsPerConnection),
+		sockudo.WithSubscribeRate(cfg.ChannelLimits.MaxSubscriptionsPerSecond),
+		sockudo.WithMaxChannelsListed(cfg.ChannelLimits.MaxChannelsListed),
+		sockudo.WithClientEventRate(cfg.EventLimits.MaxClientEventsPerSecond),
 	}
 }
 

@@ -30,6 +30,8 @@ type Conn struct {
 	// clientEvents limits the socket's client events; created on the
 	// first one, used only by the reading goroutine.
 	clientEvents *rate.Limiter
+	// subscribes limits the socket's subscribes (caps.go); same rules.
+	subscribes *rate.Limiter
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -31,12 +31,16 @@ func (h *Hub) wants(app *appmanager.App, name, channel string) bool {
 }
 
 // allowClientEvent applies the app's max_client_events_per_second to the
-// socket (0 = unlimited) with a token bucket of its own: a burst of up to
-// that many events, refilled at that rate. It is created on the first
-// client event, so sockets that send none do not pay for it, and needs no
-// lock: only the socket's reading goroutine calls it.
+// socket, or Config.ClientEventRate when the app sets none (0 there means
+// unlimited), with a token bucket of its own: a burst of up to that many
+// events, refilled at that rate. It is created on the first client event,
+// so sockets that send none do not pay for it, and needs no lock: only the
+// socket's reading goroutine calls it.
 func (c *Conn) allowClientEvent() bool {
 	max := c.app.MaxClientEventsPerSecond
+	if max <= 0 {
+		max = c.hub.cfg.ClientEventRate
+	}
 	if max <= 0 {
 		return true
 	}

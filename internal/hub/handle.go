@@ -62,6 +62,9 @@ func (c *Conn) handleSubscribe(m *protocol.Message) {
 		c.sendError(protocol.CodeInvalidMessage, err.Error(), name)
 		return
 	}
+	if !c.admitSubscribe(name) {
+		return
+	}
 	kind := protocol.Classify(name)
 	if kind.Kind == protocol.ServerToUser {
 		c.subscribeServerToUser(name)

@@ -64,6 +64,23 @@ type Config struct {
 	Limiter ratelimit.Limiter
 	// Now is the clock (for tests); nil means time.Now.
 	Now func() time.Time
+
+	// Caps against hostile clients; see README "Limits and hardening".
+	//
+	// MaxChannelsPerSocket bounds one socket's subscriptions; a subscribe
+	// beyond it is refused (4100), the socket stays open. Required.
+	MaxChannelsPerSocket int
+	// SubscribeRate is the subscribes per second one socket may sustain.
+	// Its burst is MaxChannelsPerSocket, so a client resubscribing to all
+	// its channels after a reconnect is never refused. Required.
+	SubscribeRate int
+	// ClientEventRate is the client events per second per socket (and the
+	// burst) for apps that set no max_client_events_per_second; 0 means
+	// unlimited.
+	ClientEventRate int
+	// MaxChannelsListed bounds a channel listing (GET /channels); more
+	// matching channels are a 400 limit_exceeded. Required.
+	MaxChannelsListed int
 }
 
 // validate checks cfg; the server's options hold the defaults, so a zero
@@ -80,6 +97,10 @@ func (c *Config) validate() error {
 		return errors.New("hub: Config.PongTimeout, UserAuthTimeout and CacheTTL must be positive")
 	case c.MaxMessageBytes <= 0 || c.OutboundQueue <= 0:
 		return errors.New("hub: Config.MaxMessageBytes and OutboundQueue must be positive")
+	case c.MaxChannelsPerSocket <= 0 || c.SubscribeRate <= 0 || c.MaxChannelsListed <= 0:
+		return errors.New("hub: Config.MaxChannelsPerSocket, SubscribeRate and MaxChannelsListed must be positive")
+	case c.ClientEventRate < 0:
+		return errors.New("hub: Config.ClientEventRate is negative")
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -106,6 +106,7 @@ func testConfig(lim ratelimit.Limiter) Config {
 		Logger: slog.New(slog.DiscardHandler), Limiter: lim,
 		ActivityTimeout: 120 * time.Second, PongTimeout: 30 * time.Second, UserAuthTimeout: 30 * time.Second,
 		CacheTTL: 30 * time.Minute, MaxMessageBytes: 64 << 10, OutboundQueue: 1000,
+		MaxChannelsPerSocket: 200, SubscribeRate: 20, ClientEventRate: 10, MaxChannelsListed: 10000,
 	}
 }
 
@@ -118,11 +119,13 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatalf("complete config: %v", err)
 	}
 	for name, mutate := range map[string]func(*Config){
-		"Logger":          func(c *Config) { c.Logger = nil },
-		"Limiter":         func(c *Config) { c.Limiter = nil },
-		"ActivityTimeout": func(c *Config) { c.ActivityTimeout = 0 },
-		"PongTimeout":     func(c *Config) { c.PongTimeout = 0 },
-		"OutboundQueue":   func(c *Config) { c.OutboundQueue = 0 },
+		"Logger":               func(c *Config) { c.Logger = nil },
+		"Limiter":              func(c *Config) { c.Limiter = nil },
+		"ActivityTimeout":      func(c *Config) { c.ActivityTimeout = 0 },
+		"PongTimeout":          func(c *Config) { c.PongTimeout = 0 },
+		"OutboundQueue":        func(c *Config) { c.OutboundQueue = 0 },
+		"MaxChannelsPerSocket": func(c *Config) { c.MaxChannelsPerSocket = 0 },
+		"ClientEventRate":      func(c *Config) { c.ClientEventRate = -1 },
 	} {
 		cfg := testConfig(lim)
 		mutate(&cfg)

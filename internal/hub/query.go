@@ -18,6 +18,11 @@ func (h *Hub) channelInfo(state *appState, name string, info Info) ChannelInfo {
 	if state != nil {
 		ch = state.channel(name)
 	}
+	return ch.info(info)
+}
+
+// info reports the channel's counts; a nil channel is unoccupied.
+func (ch *channel) info(info Info) ChannelInfo {
 	ci := ChannelInfo{}
 	subs, users := 0, 0
 	if ch != nil {
@@ -47,18 +52,25 @@ func (h *Hub) Channels(ctx context.Context, app *appmanager.App, prefix string, 
 	if err := h.allowAppBudget(ctx, app, "read", app.MaxReadRequestsPerSecond, 1); err != nil {
 		return nil, err
 	}
-	out := make(map[string]ChannelInfo)
 	state := h.lookupApp(app.ID)
 	if state == nil {
-		return out, nil
+		return map[string]ChannelInfo{}, nil
 	}
-	for _, ch := range state.channelNames(prefix) {
+	// Unauthenticated clients create public channels, so the listing is
+	// bounded: past the bound it is refused rather than silently cut, as
+	// a partial list would read as "not occupied".
+	chans, more := state.channelNames(prefix, h.cfg.MaxChannelsListed)
+	if more {
+		state.listRefused.Add(1)
+		return nil, limitExceeded("more than %d channels match filter_by_prefix %q; narrow the prefix", h.cfg.MaxChannelsListed, prefix)
+	}
+	out := make(map[string]ChannelInfo, len(chans))
+	for _, ch := range chans {
 		chInfo := info
 		if ch.kind.Kind == protocol.Presence && info&InfoPresenceUserCount != 0 {
 			chInfo |= InfoUserCount
 		}
-		ci := h.channelInfo(state, ch.name, chInfo)
-		if ci.Occupied {
+		if ci := ch.info(chInfo); ci.Occupied {
 			out[ch.name] = ci
 		}
 	}

@@ -32,8 +32,14 @@ type appState struct {
 	dropped      atomic.Uint64 // messages a full queue refused (DropMessages)
 	slowClosed   atomic.Uint64 // sockets closed for a full queue
 
-	socketsMu sync.Mutex
-	sockets   map[*Conn]struct{}
+	// Work counters that tests and Stats read to prove a bound.
+	snapshots   atomic.Uint64 // presence snapshots encoded
+	mapRebuilds atomic.Uint64 // shard maps rebuilt after a spike
+	listRefused atomic.Uint64 // channel listings refused for size
+
+	socketsMu   sync.Mutex
+	sockets     map[*Conn]struct{}
+	socketsPeak int // shrinks as the shard maps do
 
 	usersMu  sync.Mutex
 	users    map[string]map[*Conn]struct{} // signed-in user id -> sockets
@@ -43,6 +49,49 @@ type appState struct {
 type channelShard struct {
 	mu       sync.RWMutex
 	channels map[string]*channel
+	peak     int // most channels since the map was last built
+}
+
+// Go maps keep their peak capacity; a shard whose live size falls to
+// 1/shrinkRatio of a peak of at least shrinkMinPeak is copied into a map
+// sized for what is left. Each rebuild follows at least 3/4 of the peak in
+// deletions, so the copies cost O(1) per deletion.
+const (
+	shrinkMinPeak = 1024
+	shrinkRatio   = 4
+)
+
+// addLocked registers ch; the caller holds s.mu.
+func (s *channelShard) addLocked(ch *channel) {
+	s.channels[ch.name] = ch
+	if n := len(s.channels); n > s.peak {
+		s.peak = n
+	}
+}
+
+// deleteLocked removes name, rebuilding the map when it has shrunk far
+// below its peak; it reports whether it rebuilt. The caller holds s.mu.
+func (s *channelShard) deleteLocked(name string) bool {
+	delete(s.channels, name)
+	var rebuilt bool
+	s.channels, rebuilt = shrink(s.channels, &s.peak)
+	return rebuilt
+}
+
+// shrink returns m copied into a map sized for its live entries when it
+// has fallen to 1/shrinkRatio of a peak of at least shrinkMinPeak, and
+// resets *peak; otherwise m itself.
+func shrink[K comparable, V any](m map[K]V, peak *int) (map[K]V, bool) {
+	n := len(m)
+	if *peak < shrinkMinPeak || n > *peak/shrinkRatio {
+		return m, false
+	}
+	out := make(map[K]V, n)
+	for k, v := range m {
+		out[k] = v
+	}
+	*peak = n
+	return out, true
 }
 
 func newAppState(id string, seed maphash.Seed) *appState {
@@ -57,6 +106,14 @@ func newAppState(id string, seed maphash.Seed) *appState {
 		a.shards[i].channels = make(map[string]*channel)
 	}
 	return a
+}
+
+// deleteChannelLocked removes a channel from its shard s (locked by the
+// caller), counting a rebuild of the shard's map.
+func (a *appState) deleteChannelLocked(s *channelShard, name string) {
+	if s.deleteLocked(name) {
+		a.mapRebuilds.Add(1)
+	}
 }
 
 func (a *appState) shard(name string) *channelShard {
@@ -75,12 +132,17 @@ func (a *appState) channel(name string) *channel {
 func (a *appState) addSocket(c *Conn) {
 	a.socketsMu.Lock()
 	a.sockets[c] = struct{}{}
+	a.socketsPeak = max(a.socketsPeak, len(a.sockets))
 	a.socketsMu.Unlock()
 }
 
 func (a *appState) removeSocket(c *Conn) {
 	a.socketsMu.Lock()
 	delete(a.sockets, c)
+	var rebuilt bool
+	if a.sockets, rebuilt = shrink(a.sockets, &a.socketsPeak); rebuilt {
+		a.mapRebuilds.Add(1)
+	}
 	a.socketsMu.Unlock()
 }
 
@@ -94,20 +156,26 @@ func (a *appState) allConns() []*Conn {
 	return out
 }
 
-// channelNames returns the occupied channels with the given prefix.
-func (a *appState) channelNames(prefix string) []*channel {
-	var out []*channel
+// channelNames returns the occupied channels with the given prefix, at
+// most limit of them; more reports that there were more, so a listing
+// never allocates for more than limit+1 channels.
+func (a *appState) channelNames(prefix string, limit int) (out []*channel, more bool) {
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.mu.RLock()
 		for name, ch := range s.channels {
-			if strings.HasPrefix(name, prefix) {
-				out = append(out, ch)
+			if !strings.HasPrefix(name, prefix) {
+				continue
 			}
+			if len(out) == limit {
+				s.mu.RUnlock()
+				return out, true
+			}
+			out = append(out, ch)
 		}
 		s.mu.RUnlock()
 	}
-	return out
+	return out, false
 }
 
 // channel is one occupied channel.
@@ -118,6 +186,10 @@ type channel struct {
 	mu      sync.RWMutex
 	subs    map[*Conn]struct{}
 	members map[string]*member // presence only
+	// succeeded is the encoded pusher_internal:subscription_succeeded of a
+	// presence channel, shared by every subscriber until the member list
+	// changes (nil: encode it again). Guarded by mu.
+	succeeded []byte
 
 	// Subscription count events are throttled on large channels.
 	countMu       sync.Mutex
@@ -168,6 +240,17 @@ func (ch *channel) broadcast(frame []byte, except *Conn) int {
 	}
 	ch.mu.RUnlock()
 	return n
+}
+
+// presenceSucceededLocked returns the presence channel's
+// subscription_succeeded frame, encoding it only when the member list has
+// changed since it was last encoded. The caller holds ch.mu for writing.
+func (ch *channel) presenceSucceededLocked(a *appState) []byte {
+	if ch.succeeded == nil {
+		ch.succeeded = protocol.Event(protocol.EventSubscriptionSucceeded, ch.name, ch.presenceDataLocked(), "")
+		a.snapshots.Add(1)
+	}
+	return ch.succeeded
 }
 
 // presenceData encodes {"presence":{"ids":[...],"hash":{...},"count":n}}.

@@ -12,6 +12,11 @@ type Stats struct {
 	Published    uint64
 	Dropped      uint64
 	SlowClosed   uint64
+	// Work counters that show a bound holds: presence snapshots encoded,
+	// shard maps rebuilt after a spike, channel listings refused for size.
+	PresenceSnapshots uint64
+	MapRebuilds       uint64
+	ListingsRefused   uint64
 }
 
 // AppStats returns a snapshot for the app with the given id.
@@ -29,6 +34,10 @@ func (h *Hub) AppStats(appID string) Stats {
 		Published:    a.published.Load(),
 		Dropped:      a.dropped.Load(),
 		SlowClosed:   a.slowClosed.Load(),
+
+		PresenceSnapshots: a.snapshots.Load(),
+		MapRebuilds:       a.mapRebuilds.Load(),
+		ListingsRefused:   a.listRefused.Load(),
 	}
 	for i := range a.shards {
 		s := &a.shards[i]

@@ -23,14 +23,12 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 	if pm != nil {
 		presenceUser = pm.userID
 	}
-
 	c.subMu.Lock()
 	prevUser, already := c.subs[name]
 	c.subMu.Unlock()
-	if already && prevUser != presenceUser {
-		// Re-subscribing as another presence user: leave first.
-		h.unsubscribe(c, name)
-		already = false
+	if already {
+		h.resubscribe(c, name, prevUser != presenceUser)
+		return
 	}
 
 	s := c.state.shard(name)
@@ -42,13 +40,14 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 		if kind.Kind == protocol.Presence {
 			ch.members = make(map[string]*member)
 		}
-		s.channels[name] = ch
+		s.addLocked(ch)
 	}
 	ch.mu.Lock()
 	s.mu.Unlock()
 
+	_, wasSub := ch.subs[c]
 	memberAdded := false
-	if pm != nil && !already {
+	if pm != nil && !wasSub {
 		m := ch.members[pm.userID]
 		if m == nil {
 			limit := protocol.Limit(app.MaxPresenceMembersPerChannel, protocol.DefaultMaxPresenceUsers)
@@ -64,11 +63,11 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 			}
 			m = &member{info: pm.info}
 			ch.members[pm.userID] = m
+			ch.succeeded = nil
 			memberAdded = true
 		}
 		m.sockets++
 	}
-	_, wasSub := ch.subs[c]
 	ch.subs[c] = struct{}{}
 	subCount := len(ch.subs)
 	occupied := !wasSub && subCount == 1
@@ -82,11 +81,12 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 	c.subs[name] = presenceUser
 	c.subMu.Unlock()
 
-	data := emptySucceeded
 	if pm != nil {
-		data = ch.presenceDataLocked()
+		// Encoded once per change of the member list, not per subscriber.
+		c.send(ch.presenceSucceededLocked(c.state))
+	} else {
+		c.send(protocol.Event(protocol.EventSubscriptionSucceeded, name, emptySucceeded, ""))
 	}
-	c.send(protocol.Event(protocol.EventSubscriptionSucceeded, name, data, ""))
 	if memberAdded {
 		added := `{"user_id":` + string(protocol.AppendString(nil, pm.userID))
 		if len(pm.info) > 0 {
@@ -118,6 +118,30 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 	}
 }
 
+// resubscribe answers a subscribe to a channel c already has without
+// changing or rebuilding anything: an ack as soketi and Reverb send (the
+// presence snapshot is the cached one), or, when it names another presence
+// user, Pusher's "Existing subscription" error, since the socket stays the
+// member it was. No cached event is re-read and no member event is sent.
+func (h *Hub) resubscribe(c *Conn, name string, otherUser bool) {
+	if otherUser {
+		c.sendError(0, "Existing subscription to channel "+name, "")
+		return
+	}
+	ch := c.state.channel(name)
+	if ch == nil {
+		return // cannot happen while c is subscribed
+	}
+	if ch.kind.Kind != protocol.Presence {
+		c.send(protocol.Event(protocol.EventSubscriptionSucceeded, name, emptySucceeded, ""))
+		return
+	}
+	ch.mu.Lock()
+	frame := ch.presenceSucceededLocked(c.state)
+	ch.mu.Unlock()
+	c.send(frame)
+}
+
 // unsubscribe removes c from a channel; unknown channels are ignored.
 func (h *Hub) unsubscribe(c *Conn, name string) {
 	c.subMu.Lock()
@@ -145,6 +169,7 @@ func (h *Hub) unsubscribe(c *Conn, name string) {
 			m.sockets--
 			if m.sockets <= 0 {
 				delete(ch.members, presenceUser)
+				ch.succeeded = nil
 				data := `{"user_id":` + string(protocol.AppendString(nil, presenceUser)) + "}"
 				frame := protocol.Event(protocol.EventMemberRemoved, name, data, "")
 				for o := range ch.subs {
@@ -157,7 +182,7 @@ func (h *Hub) unsubscribe(c *Conn, name string) {
 	if vacated {
 		// Still under the shard lock: a new subscriber, which creates a
 		// new channel under that lock, emits channel_occupied after this.
-		delete(s.channels, name)
+		c.state.deleteChannelLocked(s, name)
 		h.emit(app, lifecycle.Event{Name: lifecycle.ChannelVacated, Channel: name})
 	}
 	ch.mu.Unlock()
@@ -174,7 +199,7 @@ func (h *Hub) dropIfEmpty(a *appState, ch *channel) {
 	s.mu.Lock()
 	ch.mu.RLock()
 	if len(ch.subs) == 0 && s.channels[ch.name] == ch {
-		delete(s.channels, ch.name)
+		a.deleteChannelLocked(s, ch.name)
 	}
 	ch.mu.RUnlock()
 	s.mu.Unlock()

@@ -42,12 +42,14 @@ func defaultAppManagerConfig() AppManager {
 }
 
 // sockudoDefaultApp is Sockudo's default app: app-id / app-key /
-// app-secret, client messages off, and 100 for every numeric limit.
+// app-secret, client messages off, and 100 for every numeric limit but
+// user_info, bounded to 2 KB (Sockudo's [presence] default; Pusher allows
+// 1 KB) since every member's user_info is re-sent to each joiner.
 func sockudoDefaultApp() appmanager.App {
 	return appmanager.App{
 		ID: "app-id", Key: "app-key", Secret: "app-secret", Enabled: true,
 		MaxConnections: 100, MaxBackendEventsPerSecond: 100, MaxClientEventsPerSecond: 100,
-		MaxReadRequestsPerSecond: 100, MaxPresenceMembersPerChannel: 100, MaxPresenceMemberSizeInKB: 100,
+		MaxReadRequestsPerSecond: 100, MaxPresenceMembersPerChannel: 100, MaxPresenceMemberSizeInKB: 2,
 		MaxChannelNameLength: 100, MaxEventChannelsAtOnce: 100, MaxEventNameLength: 100,
 		MaxEventPayloadInKB: 100, MaxEventBatchSize: 100,
 	}

@@ -44,6 +44,9 @@ type Config struct {
 	Adapter     Adapter     `json:"adapter"`
 	// DatabasePooling sizes the SQL app managers' connection pools.
 	DatabasePooling DatabasePooling `json:"database_pooling"`
+	// ChannelLimits and EventLimits are per-socket caps (limits.go).
+	ChannelLimits ChannelLimits `json:"channel_limits"`
+	EventLimits   EventLimits   `json:"event_limits"`
 }
 
 // Database is the "database" section: connection settings that the
@@ -92,6 +95,8 @@ func Default() Config {
 		Webhooks:                  defaultWebhooksConfig(),
 		Metrics:                   Metrics{Enabled: true, Host: "0.0.0.0", Port: 9601, Driver: "prometheus"},
 		Adapter:                   Adapter{Driver: "local"},
+		ChannelLimits:             defaultChannelLimits(),
+		EventLimits:               defaultEventLimits(),
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -205,6 +210,7 @@ func (c *Config) applyEnv(e env) error {
 	for _, s := range []interface{ applyEnv(env) error }{
 		&c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
 		&c.Database.Redis, &c.Database.MySQL, &c.Database.Postgres, &c.Database.DynamoDB, &c.Database.ScyllaDB,
+		&c.ChannelLimits, &c.EventLimits,
 	} {
 		if err := s.applyEnv(e); err != nil {
 			return err
