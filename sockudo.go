@@ -120,6 +120,7 @@ func (s *Server) init() error {
 		Events:          events,
 		Hooks:           cfg.hooks.inline(s.log),
 		Limiter:         s.limiter,
+		SocketBudget:    cfg.socketBudget,
 	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)
