@@ -200,3 +200,17 @@ func TestPipelinedSubscribesNotSlowConsumer(t *testing.T) {
 		t.Fatal("socket closed after a pipelined burst")
 	}
 }
+
+func TestSocketBudgetOptionsValidated(t *testing.T) {
+	t.Parallel()
+	for name, opt := range map[string]sockudo.Option{
+		"WithOutboundBytes":      sockudo.WithOutboundBytes(-1),
+		"WithInboundFrameRate":   sockudo.WithInboundFrameRate(-1, 10),
+		"WithInboundByteRate":    sockudo.WithInboundByteRate(-1),
+		"WithProtocolErrorLimit": sockudo.WithProtocolErrorLimit(5, 0),
+	} {
+		if _, err := sockudo.New(sockudo.WithApps(testApp()), opt); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: New = %v, want an error naming the option", name, err)
+		}
+	}
+}
