@@ -8,6 +8,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/queue"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
@@ -57,6 +58,7 @@ type config struct {
 	pongTimeout     time.Duration
 	maxMessageBytes int
 	outboundQueue   int
+	socketBudget    hub.SocketBudget
 	slowConsumer    SlowConsumerPolicy
 	userAuthTimeout time.Duration
 	maxConnections  int
@@ -116,6 +118,7 @@ func defaultConfig() config {
 			clientEventRate: 10,
 			maxListed:       10000,
 		},
+		socketBudget: defaultSocketBudget,
 	}
 }
 
@@ -148,6 +151,8 @@ func (c *config) validate() error {
 		return invalidOption("WithCacheChannelTTL", "%s is not positive", c.cacheTTL)
 	case c.maxBodyBytes < 1024:
 		return invalidOption("WithMaxRequestBody", "%d bytes is less than 1024", c.maxBodyBytes)
+	case c.socketBudgetError() != nil:
+		return c.socketBudgetError()
 	case c.bodyTimeout <= 0:
 		return invalidOption("WithRequestBodyTimeout", "%s is not positive", c.bodyTimeout)
 	case c.timestampSkew <= 0:
@@ -329,6 +334,39 @@ func (c *socketCaps) validate() error {
 	return nil
 }
 
+// Per-socket budgets against hostile clients (issue 12). Each is generous
+// for pusher-js, which sends a frame per subscribe and a ping a minute.
+var defaultSocketBudget = hub.SocketBudget{
+	// 4 MiB: hundreds of maximum-size messages, so only a client that
+	// stops reading reaches it, and 10,000 stuck sockets cost at most
+	// 40 GiB of frames that are mostly shared broadcasts, not copies.
+	OutboundBytes: 4 << 20,
+	// 100 frames/s with a burst of 1,000 (a reconnect resubscribing to
+	// hundreds of channels at once); a flooder is closed within a second.
+	InboundFramesPerSecond: 100,
+	InboundFrameBurst:      1000,
+	// 1 MiB/s, with a burst of at least four maximum-size messages.
+	InboundBytesPerSecond: 1 << 20,
+	// 50 invalid frames in 10 s: a client bug shows long before that.
+	MaxProtocolErrors:   50,
+	ProtocolErrorWindow: 10 * time.Second,
+}
+
+func (c *config) socketBudgetError() error {
+	b := c.socketBudget
+	switch {
+	case b.OutboundBytes < 0:
+		return invalidOption("WithOutboundBytes", "%d is negative", b.OutboundBytes)
+	case b.InboundFramesPerSecond < 0 || b.InboundFrameBurst < 0:
+		return invalidOption("WithInboundFrameRate", "%d/s burst %d is negative", b.InboundFramesPerSecond, b.InboundFrameBurst)
+	case b.InboundBytesPerSecond < 0:
+		return invalidOption("WithInboundByteRate", "%d is negative", b.InboundBytesPerSecond)
+	case b.MaxProtocolErrors < 0 || (b.MaxProtocolErrors > 0 && b.ProtocolErrorWindow <= 0):
+		return invalidOption("WithProtocolErrorLimit", "%d in %s: need a count >= 0 and a positive window", b.MaxProtocolErrors, b.ProtocolErrorWindow)
+	}
+	return nil
+}
+
 // WithMaxChannelsPerConnection bounds the channels one socket may be
 // subscribed to (default 200). A subscribe beyond it is refused with a
 // pusher:error and a pusher:subscription_error (code 4100, type
@@ -362,3 +400,37 @@ func WithClientEventRate(perSecond int) Option {
 // a 400 limit_exceeded instead of building an answer whose size any client
 // that subscribes to public channels could choose.
 func WithMaxChannelsListed(n int) Option { return func(c *config) { c.caps.maxListed = n } }
+
+// WithOutboundBytes bounds the bytes waiting to be written to one socket
+// (default 4 MiB; 0 = only WithOutboundQueue bounds it). A broadcast
+// shared by many sockets counts in each queue but is held once. Above it
+// the slow-consumer policy applies (by default a close with 4100). While
+// half of it is queued the server stops reading the socket's requests.
+func WithOutboundBytes(n int) Option { return func(c *config) { c.socketBudget.OutboundBytes = n } }
+
+// WithInboundFrameRate bounds the frames one socket may send, pings and
+// pongs included: perSecond on average with bursts of burst (default 100
+// and 1,000; 0 = unlimited). Beyond it the socket is closed with 4100, so
+// Pusher clients reconnect after a back-off.
+func WithInboundFrameRate(perSecond, burst int) Option {
+	return func(c *config) {
+		c.socketBudget.InboundFramesPerSecond, c.socketBudget.InboundFrameBurst = perSecond, burst
+	}
+}
+
+// WithInboundByteRate bounds the bytes one socket may send per second
+// (default 1 MiB; 0 = unlimited); bursts of a second's worth or four
+// maximum-size messages pass. Beyond it the socket is closed with 4100.
+func WithInboundByteRate(perSecond int) Option {
+	return func(c *config) { c.socketBudget.InboundBytesPerSecond = perSecond }
+}
+
+// WithProtocolErrorLimit closes a socket with 4300 after n invalid frames
+// (bad JSON, unknown events, invalid channel names...) within window
+// (default 50 in 10 s; n = 0 disables). 4300 tells Pusher clients not to
+// reconnect as they are: they would send the same frames again.
+func WithProtocolErrorLimit(n int, window time.Duration) Option {
+	return func(c *config) {
+		c.socketBudget.MaxProtocolErrors, c.socketBudget.ProtocolErrorWindow = n, window
+	}
+}

@@ -125,6 +125,7 @@ func (s *Server) init() error {
 		SubscribeRate:        cfg.caps.subscribeRate,
 		ClientEventRate:      cfg.caps.clientEventRate,
 		MaxChannelsListed:    cfg.caps.maxListed,
+		SocketBudget:         cfg.socketBudget,
 	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
@@ -32,19 +33,30 @@ type Conn struct {
 	clientEvents *rate.Limiter
 	// subscribes limits the socket's subscribes (caps.go); same rules.
 	subscribes *rate.Limiter
+	// Inbound budgets (nil when disabled), made when the socket starts.
+	inFrames, inBytes, protoErrs *rate.Limiter
+	// discard is set once the socket is closed for a budget: what it
+	// still sends is read (for the close handshake) but not handled.
+	discard atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	// Outbound queue. The writer goroutine runs only while writing is true.
-	mu         sync.Mutex
-	queue      [][]byte
-	spare      [][]byte
-	writing    bool
-	closed     bool // nothing more is queued
-	closeCode  websocket.StatusCode
-	closeText  string
-	closedOnce sync.Once
+	mu      sync.Mutex
+	queue   [][]byte
+	spare   [][]byte
+	writing bool
+	closed  bool // nothing more is queued
+	// queuedBytes is the size of what is queued or being written. paused
+	// says the reader waits on resume for it to fall below the high-water
+	// mark.
+	queuedBytes int
+	paused      bool
+	resume      chan struct{}
+	closeCode   websocket.StatusCode
+	closeText   string
+	closedOnce  sync.Once
 	// writeFn and readFn are c.writeLoop and c.readLoop, made once: a go
 	// statement on a method value allocates each time.
 	writeFn, readFn func()
@@ -83,7 +95,8 @@ func (c *Conn) send(frame []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if len(c.queue) >= c.hub.cfg.OutboundQueue {
+	if len(c.queue) >= c.hub.cfg.OutboundQueue ||
+		(c.hub.cfg.SocketBudget.OutboundBytes > 0 && c.queuedBytes+len(frame) > c.hub.cfg.SocketBudget.OutboundBytes) {
 		if c.hub.cfg.SlowConsumer == DropMessages {
 			c.mu.Unlock()
 			c.state.dropped.Add(1)
@@ -92,6 +105,8 @@ func (c *Conn) send(frame []byte) bool {
 		// Close at once: what is queued would only make the client later.
 		c.closed = true
 		c.queue = nil
+		c.queuedBytes = 0
+		c.wakeLocked()
 		c.mu.Unlock()
 		c.state.slowClosed.Add(1)
 		c.hub.log.LogAttrs(c.ctx, slog.LevelInfo, "closing slow consumer",
@@ -103,6 +118,7 @@ func (c *Conn) send(frame []byte) bool {
 		return false
 	}
 	c.queue = append(c.queue, frame)
+	c.queuedBytes += len(frame)
 	if c.writing {
 		c.mu.Unlock()
 		return true
@@ -131,6 +147,10 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		batch := c.queue
+		n := 0
+		for _, f := range batch {
+			n += len(f)
+		}
 		c.queue = c.spare[:0]
 		c.spare = nil
 		c.mu.Unlock()
@@ -147,7 +167,9 @@ func (c *Conn) writeLoop() {
 				c.mu.Lock()
 				c.writing = false
 				c.queue = nil
+				c.queuedBytes = 0
 				c.closed = true
+				c.wakeLocked()
 				c.mu.Unlock()
 				return
 			}
@@ -156,7 +178,52 @@ func (c *Conn) writeLoop() {
 		if c.spare == nil {
 			c.spare = batch[:0]
 		}
+		c.queuedBytes -= n
+		if c.paused && !c.overHighWaterLocked() {
+			c.wakeLocked()
+		}
 		c.mu.Unlock()
+	}
+}
+
+// overHighWaterLocked reports whether more than half of the outbound
+// budget (in messages or bytes) is queued: the reader stops reading the
+// socket's requests until the client has read its replies.
+func (c *Conn) overHighWaterLocked() bool {
+	if len(c.queue) > c.hub.cfg.OutboundQueue/2 {
+		return true
+	}
+	b := c.hub.cfg.SocketBudget.OutboundBytes
+	return b > 0 && c.queuedBytes > b/2
+}
+
+// wakeLocked lets a paused reader continue.
+func (c *Conn) wakeLocked() {
+	if c.paused {
+		c.paused = false
+		select {
+		case c.resume <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitForWriter blocks the reader while the outbound queue is over the
+// high-water mark; false means the connection ended meanwhile.
+func (c *Conn) waitForWriter() bool {
+	for {
+		c.mu.Lock()
+		if c.closed || !c.overHighWaterLocked() {
+			c.mu.Unlock()
+			return true
+		}
+		c.paused = true
+		c.mu.Unlock()
+		select {
+		case <-c.resume:
+		case <-c.ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -214,7 +281,45 @@ func (c *Conn) abort() {
 
 // sendError queues a non-fatal pusher:error.
 func (c *Conn) sendError(code int, message, channel string) {
+	if c.protoErrs != nil && !c.protoErrs.Allow() {
+		c.discard.Store(true)
+		c.closeWith(protocol.CodeInvalidMessage, protocol.ReasonTooManyErrors)
+		return
+	}
 	c.send(protocol.Error(code, message, channel))
+}
+
+// startBudgets makes the socket's inbound token buckets.
+func (c *Conn) startBudgets() {
+	b := c.hub.cfg.SocketBudget
+	c.resume = make(chan struct{}, 1)
+	if b.InboundFramesPerSecond > 0 {
+		c.inFrames = rate.NewLimiter(rate.Limit(b.InboundFramesPerSecond), max(b.InboundFrameBurst, 1))
+	}
+	if b.InboundBytesPerSecond > 0 {
+		c.inBytes = rate.NewLimiter(rate.Limit(b.InboundBytesPerSecond), max(b.InboundBytesPerSecond, 4*c.hub.cfg.MaxMessageBytes))
+	}
+	if b.MaxProtocolErrors > 0 {
+		per := b.ProtocolErrorWindow / time.Duration(b.MaxProtocolErrors)
+		c.protoErrs = rate.NewLimiter(rate.Every(per), b.MaxProtocolErrors)
+	}
+}
+
+// overInbound charges one frame of n bytes to the inbound budget and, when
+// it is spent, closes the socket with 4100 so the client backs off.
+func (c *Conn) overInbound(n int) bool {
+	if c.discard.Load() {
+		return true
+	}
+	if (c.inFrames == nil || c.inFrames.Allow()) && (c.inBytes == nil || c.inBytes.AllowN(time.Now(), n)) {
+		return false
+	}
+	c.discard.Store(true)
+	c.state.slowClosed.Add(1)
+	c.hub.log.LogAttrs(c.ctx, slog.LevelInfo, "closing socket over its inbound budget",
+		slog.String("app_id", c.app.ID), slog.String("socket_id", c.id))
+	c.closeGracefully(protocol.CodeOverCapacity, protocol.ReasonInboundBudget)
+	return true
 }
 
 // touch records inbound activity.
@@ -266,14 +371,21 @@ func (c *Conn) readLoop() {
 func (c *Conn) readOne() bool {
 	max := c.hub.cfg.MaxMessageBytes
 	for {
+		if !c.waitForWriter() {
+			return false
+		}
 		typ, r, err := c.ws.Reader(c.ctx)
 		if err != nil {
 			return false
 		}
 		c.touch()
-		if typ != websocket.MessageText {
-			if _, err := io.Copy(io.Discard, r); err != nil {
+		if typ != websocket.MessageText || c.discard.Load() {
+			n, err := io.Copy(io.Discard, r)
+			if err != nil {
 				return false
+			}
+			if c.overInbound(int(n)) {
+				continue
 			}
 			c.sendError(protocol.CodeInvalidMessage, "Binary frames are not supported", "")
 			continue
@@ -282,8 +394,9 @@ func (c *Conn) readOne() bool {
 		buf.Reset()
 		_, err = buf.ReadFrom(io.LimitReader(r, int64(max)+1))
 		if err == nil && buf.Len() > max {
-			_, err = io.Copy(io.Discard, r)
-			if err == nil {
+			var n int64
+			n, err = io.Copy(io.Discard, r)
+			if err == nil && !c.overInbound(buf.Len()+int(n)) {
 				c.sendError(protocol.CodeInvalidMessage, "Message is larger than "+strconv.Itoa(max)+" bytes", "")
 			}
 			readBufs.Put(buf)
@@ -295,6 +408,18 @@ func (c *Conn) readOne() bool {
 		if err != nil {
 			readBufs.Put(buf)
 			return false
+		}
+		if c.overInbound(buf.Len()) {
+			readBufs.Put(buf)
+			continue
+		}
+		if !utf8.Valid(buf.Bytes()) {
+			// RFC 6455 §8.1: a text frame that is not UTF-8 fails the
+			// connection with 1007.
+			readBufs.Put(buf)
+			c.discard.Store(true)
+			c.closeGracefully(int(websocket.StatusInvalidFramePayloadData), "Invalid UTF-8 in text frame")
+			continue
 		}
 		c.handle(buf.Bytes())
 		if buf.Cap() > 64<<10 {
@@ -317,6 +442,7 @@ func (c *Conn) cleanup() {
 	c.closed = true
 	c.queue = nil
 	c.spare = nil
+	c.queuedBytes = 0
 	c.mu.Unlock()
 
 	c.subMu.Lock()

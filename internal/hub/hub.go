@@ -81,6 +81,44 @@ type Config struct {
 	// MaxChannelsListed bounds a channel listing (GET /channels); more
 	// matching channels are a 400 limit_exceeded. Required.
 	MaxChannelsListed int
+	// Per-socket budgets against hostile clients. Zero disables one;
+	// negative is an error. The server's options hold the defaults.
+	SocketBudget SocketBudget
+}
+
+// SocketBudget bounds what one socket may cost the server.
+type SocketBudget struct {
+	// OutboundBytes bounds the bytes waiting to be written to one socket
+	// (a broadcast frame shared by many sockets counts in each queue but
+	// is not copied); above it the socket is closed with 4100 (or, under
+	// DropMessages, the frame dropped). While more than half of it (or of
+	// OutboundQueue) is queued, the server stops reading the socket, so a
+	// client that does not read its replies cannot make it queue more.
+	OutboundBytes int
+	// InboundFramesPerSecond and InboundBytesPerSecond are token buckets
+	// on what the socket sends, pings and pongs included; beyond either
+	// the socket is closed with 4100 so the client backs off. The frame
+	// bucket holds InboundFrameBurst frames; the byte bucket one second's
+	// worth or four maximum messages, whichever is larger.
+	InboundFramesPerSecond int
+	InboundFrameBurst      int
+	InboundBytesPerSecond  int
+	// MaxProtocolErrors invalid frames within ProtocolErrorWindow close the
+	// socket with 4300 (the client is told not to reconnect as is: it
+	// would send the same frames again).
+	MaxProtocolErrors   int
+	ProtocolErrorWindow time.Duration
+}
+
+func (b *SocketBudget) validate() error {
+	if b.OutboundBytes < 0 || b.InboundFramesPerSecond < 0 || b.InboundFrameBurst < 0 ||
+		b.InboundBytesPerSecond < 0 || b.MaxProtocolErrors < 0 || b.ProtocolErrorWindow < 0 {
+		return errors.New("hub: Config.SocketBudget fields must not be negative")
+	}
+	if b.MaxProtocolErrors > 0 && b.ProtocolErrorWindow == 0 {
+		return errors.New("hub: Config.SocketBudget.ProtocolErrorWindow is needed with MaxProtocolErrors")
+	}
+	return nil
 }
 
 // validate checks cfg; the server's options hold the defaults, so a zero
@@ -101,6 +139,9 @@ func (c *Config) validate() error {
 		return errors.New("hub: Config.MaxChannelsPerSocket, SubscribeRate and MaxChannelsListed must be positive")
 	case c.ClientEventRate < 0:
 		return errors.New("hub: Config.ClientEventRate is negative")
+	}
+	if err := c.SocketBudget.validate(); err != nil {
+		return err
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -110,6 +110,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &Conn{hub: h, app: app, state: state, ws: ws, id: id, data: data, ctx: ctx, cancel: cancel}
 	c.writeFn, c.readFn = c.writeLoop, c.readLoop
+	c.startBudgets()
 	c.touch()
 	state.addSocket(c)
 	c.timer = time.AfterFunc(h.cfg.ActivityTimeout, c.onTimer)

@@ -64,4 +64,6 @@ const (
 	ReasonUnauthTimeout   = "Connection not authorized within timeout."
 	ReasonTerminated      = "Connection terminated by the server"
 	ReasonClientEventRate = "Client event rejected due to rate limit"
+	ReasonInboundBudget   = "Client sent too much too fast; reconnect later"
+	ReasonTooManyErrors   = "Too many invalid messages"
 )

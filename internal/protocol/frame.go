@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -44,6 +45,9 @@ func EventNoData(event, channel string) []byte {
 // {"code":C,"message":M}, the one exception to string data; code 0 is sent
 // as null.
 func Error(code int, message, channel string) []byte {
+	// Both may carry what the client sent; bound them so an error reply
+	// is never larger than a small constant (no amplification).
+	message, channel = EchoPrefix(message), EchoPrefix(channel)
 	buf := []byte(`{"event":"pusher:error",`)
 	if channel != "" {
 		buf = append(buf, `"channel":`...)
@@ -172,4 +176,29 @@ func Watchlist(online, offline []string) []byte {
 	}
 	data = append(data, "]}"...)
 	return Event(EventWatchlist, "", string(data), "")
+}
+
+// MaxEcho bounds, in bytes, what an error frame repeats of a message or
+// channel name: enough to recognise it, too little to amplify a flood.
+const MaxEcho = 200
+
+// EchoPrefix returns s cut to at most MaxEcho bytes on a rune boundary,
+// with invalid UTF-8 dropped (each invalid byte would otherwise become a
+// 3-byte U+FFFD), and "..." appended when it was cut.
+func EchoPrefix(s string) string {
+	if len(s) <= MaxEcho && utf8.ValidString(s) {
+		return s
+	}
+	if len(s) > 4*MaxEcho {
+		s = s[:4*MaxEcho] // bound the work below
+	}
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= MaxEcho {
+		return s
+	}
+	cut := MaxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

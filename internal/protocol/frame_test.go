@@ -5,7 +5,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
@@ -84,5 +86,20 @@ func TestDecode(t *testing.T) {
 	m = Message{Data: json.RawMessage(`"text"`)}
 	if s, _ := m.DataString(); s != "text" {
 		t.Errorf("DataString of a string = %q", s)
+	}
+}
+
+func TestErrorEchoesBoundedPrefix(t *testing.T) {
+	for _, in := range []string{strings.Repeat("a", 64<<10), strings.Repeat("\xff", 64<<10), strings.Repeat("é", 1000)} {
+		f := Error(4300, in, in)
+		if len(f) > 3*MaxEcho {
+			t.Errorf("error frame for %d input bytes is %d bytes", len(in), len(f))
+		}
+		if !utf8.Valid(f) {
+			t.Errorf("error frame is not UTF-8")
+		}
+	}
+	if got := EchoPrefix("news"); got != "news" {
+		t.Errorf("EchoPrefix(news) = %q", got)
 	}
 }
