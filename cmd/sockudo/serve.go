@@ -27,6 +27,7 @@ func serverOptions(cfg *config.Config, log *slog.Logger) []sockudo.Option {
 		sockudo.WithSubscribeRate(cfg.ChannelLimits.MaxSubscriptionsPerSecond),
 		sockudo.WithMaxChannelsListed(cfg.ChannelLimits.MaxChannelsListed),
 		sockudo.WithClientEventRate(cfg.EventLimits.MaxClientEventsPerSecond),
+		sockudo.WithRequestBodyTimeout(config.Seconds(cfg.HTTP.BodyTimeout)),
 	}
 }
 
@@ -51,7 +52,7 @@ func handler(prefix string, srv *sockudo.Server) http.Handler {
 // shuts down within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-	hs := &http.Server{Addr: addr, Handler: handler(cfg.PathPrefix, srv), ReadHeaderTimeout: 10 * time.Second}
+	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
 	errc := make(chan error, 2)
 	go func() {
 		var err error
@@ -69,7 +70,8 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	var ms *http.Server
 	if cfg.Metrics.Enabled {
 		maddr := net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port))
-		ms = &http.Server{Addr: maddr, Handler: metricsHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+		warnPublic(log, "metrics", cfg.Metrics.Host)
+		ms = newHTTPServer(maddr, metricsHandler(srv), cfg.HTTP, log)
 		go func() {
 			log.Info("serving metrics", "addr", maddr+"/metrics")
 			if err := ms.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {

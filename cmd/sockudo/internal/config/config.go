@@ -33,6 +33,7 @@ type Config struct {
 	// UserAuthenticationTimeout is in seconds.
 	UserAuthenticationTimeout int `json:"user_authentication_timeout"`
 
+	HTTP        HTTP        `json:"http"`
 	AppManager  AppManager  `json:"app_manager"`
 	Cache       Cache       `json:"cache"`
 	Queue       Queue       `json:"queue"`
@@ -88,12 +89,13 @@ func Default() Config {
 		ActivityTimeout:           120,
 		ShutdownGracePeriod:       5,
 		UserAuthenticationTimeout: 30,
+		HTTP:                      defaultHTTPConfig(),
 		AppManager:                defaultAppManagerConfig(),
 		Cache:                     defaultCacheConfig(),
 		Queue:                     defaultQueueConfig(),
 		RateLimiter:               defaultRateLimiterConfig(),
 		Webhooks:                  defaultWebhooksConfig(),
-		Metrics:                   Metrics{Enabled: true, Host: "0.0.0.0", Port: 9601, Driver: "prometheus"},
+		Metrics:                   Metrics{Enabled: true, Host: "127.0.0.1", Port: 9601, Driver: "prometheus"},
 		Adapter:                   Adapter{Driver: "local"},
 		ChannelLimits:             defaultChannelLimits(),
 		EventLimits:               defaultEventLimits(),
@@ -208,7 +210,7 @@ func (c *Config) applyEnv(e env) error {
 	e.str(&c.SSL.KeyPath, "SSL_KEY_PATH")
 	e.str(&c.Adapter.Driver, "ADAPTER_DRIVER")
 	for _, s := range []interface{ applyEnv(env) error }{
-		&c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
+		&c.HTTP, &c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
 		&c.Database.Redis, &c.Database.MySQL, &c.Database.Postgres, &c.Database.DynamoDB, &c.Database.ScyllaDB,
 		&c.ChannelLimits, &c.EventLimits,
 	} {

@@ -1,0 +1,42 @@
+package config
+
+// HTTP is the "http" section: limits of the HTTP listeners (nginx-style
+// names). Durations are in seconds.
+type HTTP struct {
+	// HeaderTimeout bounds reading a request's headers (nginx
+	// client_header_timeout).
+	HeaderTimeout int `json:"header_timeout"`
+	// BodyTimeout bounds reading a request's body after its headers
+	// (nginx client_body_timeout).
+	BodyTimeout int `json:"body_timeout"`
+	// SendTimeout bounds writing a response (nginx send_timeout). It does
+	// not apply to WebSocket connections.
+	SendTimeout int `json:"send_timeout"`
+	// KeepaliveTimeout closes a keep-alive connection idle this long
+	// (nginx keepalive_timeout).
+	KeepaliveTimeout int `json:"keepalive_timeout"`
+	// MaxHeaderBytes caps a request's header size; larger gets 431.
+	MaxHeaderBytes int `json:"max_header_bytes"`
+}
+
+func defaultHTTPConfig() HTTP {
+	return HTTP{HeaderTimeout: 10, BodyTimeout: 10, SendTimeout: 30, KeepaliveTimeout: 60, MaxHeaderBytes: 64 << 10}
+}
+
+func (c *HTTP) applyEnv(e env) error {
+	for _, f := range []struct {
+		dst  *int
+		name string
+	}{
+		{&c.HeaderTimeout, "HTTP_HEADER_TIMEOUT"},
+		{&c.BodyTimeout, "HTTP_BODY_TIMEOUT"},
+		{&c.SendTimeout, "HTTP_SEND_TIMEOUT"},
+		{&c.KeepaliveTimeout, "HTTP_KEEPALIVE_TIMEOUT"},
+		{&c.MaxHeaderBytes, "HTTP_MAX_HEADER_BYTES"},
+	} {
+		if err := e.integer(f.dst, f.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
