@@ -35,7 +35,8 @@ func errorCode(t *testing.T, f wstest.Frame) int {
 // open.
 func TestChannelsPerConnectionCapped(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, sockudo.WithApps(testApp()))
+	s := newTestServer(t, sockudo.WithApps(testApp()),
+		sockudo.WithInboundFrameRate(100_000, 100_000)) // this test is about the cap, not the frame budget
 	c := s.dial(t, testKey)
 	const asked, capN, batch = 5000, 200, 250
 	ok, refused := 0, 0
@@ -201,7 +202,8 @@ func TestPresenceUserInfoDefaultBound(t *testing.T) {
 // on a socket that stays open.
 func TestDuplicatePresenceSubscribeFlood(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, sockudo.WithApps(testApp()))
+	s := newTestServer(t, sockudo.WithApps(testApp()),
+		sockudo.WithInboundFrameRate(100_000, 100_000), sockudo.WithInboundByteRate(64<<20)) // about the subscribe rate, not the inbound budget
 	const ch = "presence-flood"
 	alice, bob := s.dial(t, testKey), s.dial(t, testKey)
 	info := strings.Repeat("x", 1500)

@@ -281,7 +281,10 @@ func (c *Conn) abort() {
 
 // sendError queues a non-fatal pusher:error.
 func (c *Conn) sendError(code int, message, channel string) {
-	if c.protoErrs != nil && !c.protoErrs.Allow() {
+	// Refusals for a rate or a cap answer valid frames: the inbound
+	// budget bounds those, not the protocol-error limit.
+	refusal := code == protocol.CodeClientEventRate || code == protocol.CodeOverCapacity
+	if !refusal && c.protoErrs != nil && !c.protoErrs.Allow() {
 		c.discard.Store(true)
 		c.closeWith(protocol.CodeInvalidMessage, protocol.ReasonTooManyErrors)
 		return
