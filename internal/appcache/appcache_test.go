@@ -474,7 +474,11 @@ func TestUnknownKeysCannotEvictApps(t *testing.T) {
 
 // Lookups under way are bounded; beyond the bound a new one fails at once
 // instead of queuing work on the app store.
-func TestConcurrentLoadsBounded(t *testing.T) {
+func TestConcurrentLoadsBounded(t *testing.T) { synctest.Test(t, testConcurrentLoadsBounded) }
+
+// testConcurrentLoadsBounded runs in a bubble so that synctest.Wait can
+// prove the joining lookup waits on the load before the store answers.
+func testConcurrentLoadsBounded(t *testing.T) {
 	b := newBackend(t, app("a"))
 	b.gate = make(chan struct{})
 	opts := DefaultOptions()
@@ -496,6 +500,7 @@ func TestConcurrentLoadsBounded(t *testing.T) {
 	}
 	joined := make(chan error, 1)
 	go func() { _, err := c.FindByKey(context.Background(), "unknown-0"); joined <- err }()
+	synctest.Wait()
 	close(b.gate)
 	wg.Wait()
 	close(errs)
