@@ -41,7 +41,7 @@ func (c *Conn) admitSubscribe(name string) bool {
 		if already {
 			// The subscription stands; a channel-scoped error would read
 			// as its failure.
-			c.sendError(protocol.CodeClientEventRate, msg, "")
+			c.refuse(protocol.CodeClientEventRate, msg, "")
 		} else {
 			c.rejectSubscription(name, protocol.CodeClientEventRate, "LimitReached", msg, protocol.CodeClientEventRate)
 		}

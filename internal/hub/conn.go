@@ -33,7 +33,8 @@ type Conn struct {
 	clientEvents *rate.Limiter
 	// subscribes limits the socket's subscribes (caps.go); same rules.
 	subscribes *rate.Limiter
-	// Inbound budgets (nil when disabled), made when the socket starts.
+	// Inbound budgets (nil when disabled), made when the socket starts;
+	// protoErrs on its first protocol error.
 	inFrames, inBytes, protoErrs *rate.Limiter
 	// discard is set once the socket is closed for a budget: what it
 	// still sends is read (for the close handshake) but not handled.
@@ -49,8 +50,8 @@ type Conn struct {
 	writing bool
 	closed  bool // nothing more is queued
 	// queuedBytes is the size of what is queued or being written. paused
-	// says the reader waits on resume for it to fall below the high-water
-	// mark.
+	// says the reader waits on resume (made on the first pause) for it to
+	// fall below the high-water mark.
 	queuedBytes int
 	paused      bool
 	resume      chan struct{}
@@ -218,6 +219,9 @@ func (c *Conn) waitForWriter() bool {
 			return true
 		}
 		c.paused = true
+		if c.resume == nil { // made on the first pause: most sockets never pause
+			c.resume = make(chan struct{}, 1)
+		}
 		c.mu.Unlock()
 		select {
 		case <-c.resume:
@@ -279,32 +283,37 @@ func (c *Conn) abort() {
 	})
 }
 
-// sendError queues a non-fatal pusher:error.
+// sendError queues a non-fatal pusher:error for a frame the server
+// cannot act on. Such errors count against the protocol-error limit; a
+// socket past it is closed with 4300. Only the reading goroutine calls it.
 func (c *Conn) sendError(code int, message, channel string) {
-	// Refusals for a rate or a cap answer valid frames: the inbound
-	// budget bounds those, not the protocol-error limit.
-	refusal := code == protocol.CodeClientEventRate || code == protocol.CodeOverCapacity
-	if !refusal && c.protoErrs != nil && !c.protoErrs.Allow() {
-		c.discard.Store(true)
-		c.closeWith(protocol.CodeInvalidMessage, protocol.ReasonTooManyErrors)
-		return
+	if b := c.hub.cfg.SocketBudget; b.MaxProtocolErrors > 0 {
+		if c.protoErrs == nil { // most sockets never err: made on the first
+			c.protoErrs = rate.NewLimiter(rate.Every(b.ProtocolErrorWindow/time.Duration(b.MaxProtocolErrors)), b.MaxProtocolErrors)
+		}
+		if !c.protoErrs.Allow() {
+			c.discard.Store(true)
+			c.closeWith(protocol.CodeInvalidMessage, protocol.ReasonTooManyErrors)
+			return
+		}
 	}
+	c.refuse(code, message, channel)
+}
+
+// refuse queues a pusher:error that refuses a valid request (a rate or a
+// cap): the inbound budget bounds those, not the protocol-error limit.
+func (c *Conn) refuse(code int, message, channel string) {
 	c.send(protocol.Error(code, message, channel))
 }
 
 // startBudgets makes the socket's inbound token buckets.
 func (c *Conn) startBudgets() {
 	b := c.hub.cfg.SocketBudget
-	c.resume = make(chan struct{}, 1)
 	if b.InboundFramesPerSecond > 0 {
 		c.inFrames = rate.NewLimiter(rate.Limit(b.InboundFramesPerSecond), max(b.InboundFrameBurst, 1))
 	}
 	if b.InboundBytesPerSecond > 0 {
 		c.inBytes = rate.NewLimiter(rate.Limit(b.InboundBytesPerSecond), max(b.InboundBytesPerSecond, 4*c.hub.cfg.MaxMessageBytes))
-	}
-	if b.MaxProtocolErrors > 0 {
-		per := b.ProtocolErrorWindow / time.Duration(b.MaxProtocolErrors)
-		c.protoErrs = rate.NewLimiter(rate.Every(per), b.MaxProtocolErrors)
 	}
 }
 

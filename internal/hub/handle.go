@@ -211,7 +211,7 @@ func (c *Conn) handleClientEvent(m *protocol.Message) {
 		return
 	}
 	if !c.allowClientEvent() {
-		c.sendError(protocol.CodeClientEventRate, protocol.ReasonClientEventRate, channel)
+		c.refuse(protocol.CodeClientEventRate, protocol.ReasonClientEventRate, channel)
 		return
 	}
 	if hook := c.hub.cfg.Hooks.ClientEvent; hook != nil {
