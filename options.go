@@ -84,17 +84,22 @@ type config struct {
 	apiLimit          *RateLimit
 	wsLimit           *RateLimit
 
-	caps socketCaps
-}
-
-// socketCaps are the per-socket caps against hostile clients (see
-// WithMaxChannelsPerConnection and the options after it).
-type socketCaps struct {
+	// Caps against hostile clients: WithMaxChannelsPerConnection and the
+	// options after it.
 	maxChannels     int
 	subscribeRate   int
 	clientEventRate int
 	maxListed       int
 }
+
+// The defaults of the caps against hostile clients, exported so a host's
+// own configuration (cmd/sockudo's) can start from them.
+const (
+	DefaultMaxChannelsPerConnection = 200    // Pusher-like; see WithMaxChannelsPerConnection
+	DefaultSubscribeRate            = 20     // per second per socket
+	DefaultClientEventRate          = 10     // Pusher's, per second per connection
+	DefaultMaxChannelsListed        = 10_000 // per GET /channels
+)
 
 func defaultConfig() config {
 	return config{
@@ -112,13 +117,11 @@ func defaultConfig() config {
 		cacheTTL:        30 * time.Minute,
 		webhookDelay:    3 * time.Second,
 		webhookRetryFor: 5 * time.Minute,
-		caps: socketCaps{
-			maxChannels:     200,
-			subscribeRate:   20,
-			clientEventRate: 10,
-			maxListed:       10000,
-		},
-		socketBudget: defaultSocketBudget,
+		maxChannels:     DefaultMaxChannelsPerConnection,
+		subscribeRate:   DefaultSubscribeRate,
+		clientEventRate: DefaultClientEventRate,
+		maxListed:       DefaultMaxChannelsListed,
+		socketBudget:    defaultSocketBudget,
 	}
 }
 
@@ -151,8 +154,22 @@ func (c *config) validate() error {
 		return invalidOption("WithCacheChannelTTL", "%s is not positive", c.cacheTTL)
 	case c.maxBodyBytes < 1024:
 		return invalidOption("WithMaxRequestBody", "%d bytes is less than 1024", c.maxBodyBytes)
-	case c.socketBudgetError() != nil:
-		return c.socketBudgetError()
+	case c.socketBudget.OutboundBytes < 0:
+		return invalidOption("WithOutboundBytes", "%d is negative", c.socketBudget.OutboundBytes)
+	case c.socketBudget.InboundFramesPerSecond < 0 || c.socketBudget.InboundFrameBurst < 0:
+		return invalidOption("WithInboundFrameRate", "%d/s burst %d is negative", c.socketBudget.InboundFramesPerSecond, c.socketBudget.InboundFrameBurst)
+	case c.socketBudget.InboundBytesPerSecond < 0:
+		return invalidOption("WithInboundByteRate", "%d is negative", c.socketBudget.InboundBytesPerSecond)
+	case c.socketBudget.MaxProtocolErrors < 0 || (c.socketBudget.MaxProtocolErrors > 0 && c.socketBudget.ProtocolErrorWindow <= 0):
+		return invalidOption("WithProtocolErrorLimit", "%d in %s: need a count >= 0 and a positive window", c.socketBudget.MaxProtocolErrors, c.socketBudget.ProtocolErrorWindow)
+	case c.maxChannels < 1:
+		return invalidOption("WithMaxChannelsPerConnection", "%d is less than 1", c.maxChannels)
+	case c.subscribeRate < 1:
+		return invalidOption("WithSubscribeRate", "%d is less than 1", c.subscribeRate)
+	case c.clientEventRate < 0:
+		return invalidOption("WithClientEventRate", "%d is negative", c.clientEventRate)
+	case c.maxListed < 1:
+		return invalidOption("WithMaxChannelsListed", "%d is less than 1", c.maxListed)
 	case c.bodyTimeout <= 0:
 		return invalidOption("WithRequestBodyTimeout", "%s is not positive", c.bodyTimeout)
 	case c.timestampSkew <= 0:
@@ -163,9 +180,6 @@ func (c *config) validate() error {
 		return invalidOption("WithWebhookRetry", "%s is not positive", c.webhookRetryFor)
 	case c.webhookBatch < 0 || c.webhookBatchSize < 0 || (c.webhookBatch > 0) != (c.webhookBatchSize > 0):
 		return invalidOption("WithWebhookBatching", "duration %s and size %d must both be positive", c.webhookBatch, c.webhookBatchSize)
-	}
-	if err := c.caps.validate(); err != nil {
-		return err
 	}
 	if _, ok := c.limiter.(*ratelimit.Guard); ok {
 		return invalidOption("WithRateLimiter", "pass the driver, not a *ratelimit.Guard: the server guards it and WithRateLimiterFailClosed sets the failure policy")
@@ -317,23 +331,6 @@ func WithAPIRateLimit(l RateLimit) Option { return func(c *config) { c.apiLimit 
 // IP; beyond it the upgrade is answered 429.
 func WithConnectionRateLimit(l RateLimit) Option { return func(c *config) { c.wsLimit = &l } }
 
-// Caps against hostile clients. Each is per socket and server-wide: no
-// Sockudo app field holds them, except max_client_events_per_second.
-
-func (c *socketCaps) validate() error {
-	switch {
-	case c.maxChannels < 1:
-		return invalidOption("WithMaxChannelsPerConnection", "%d is less than 1", c.maxChannels)
-	case c.subscribeRate < 1:
-		return invalidOption("WithSubscribeRate", "%d is less than 1", c.subscribeRate)
-	case c.clientEventRate < 0:
-		return invalidOption("WithClientEventRate", "%d is negative", c.clientEventRate)
-	case c.maxListed < 1:
-		return invalidOption("WithMaxChannelsListed", "%d is less than 1", c.maxListed)
-	}
-	return nil
-}
-
 // Per-socket budgets against hostile clients (issue 12). Each is generous
 // for pusher-js, which sends a frame per subscribe and a ping a minute.
 var defaultSocketBudget = hub.SocketBudget{
@@ -352,27 +349,15 @@ var defaultSocketBudget = hub.SocketBudget{
 	ProtocolErrorWindow: 10 * time.Second,
 }
 
-func (c *config) socketBudgetError() error {
-	b := c.socketBudget
-	switch {
-	case b.OutboundBytes < 0:
-		return invalidOption("WithOutboundBytes", "%d is negative", b.OutboundBytes)
-	case b.InboundFramesPerSecond < 0 || b.InboundFrameBurst < 0:
-		return invalidOption("WithInboundFrameRate", "%d/s burst %d is negative", b.InboundFramesPerSecond, b.InboundFrameBurst)
-	case b.InboundBytesPerSecond < 0:
-		return invalidOption("WithInboundByteRate", "%d is negative", b.InboundBytesPerSecond)
-	case b.MaxProtocolErrors < 0 || (b.MaxProtocolErrors > 0 && b.ProtocolErrorWindow <= 0):
-		return invalidOption("WithProtocolErrorLimit", "%d in %s: need a count >= 0 and a positive window", b.MaxProtocolErrors, b.ProtocolErrorWindow)
-	}
-	return nil
-}
+// Caps against hostile clients. Each is per socket and server-wide: no
+// Sockudo app field holds them, except max_client_events_per_second.
 
 // WithMaxChannelsPerConnection bounds the channels one socket may be
 // subscribed to (default 200). A subscribe beyond it is refused with a
 // pusher:error and a pusher:subscription_error (code 4100, type
 // LimitReached); the socket stays open. It also bounds what one socket's
 // disconnect costs (channel_vacated and member_removed webhooks).
-func WithMaxChannelsPerConnection(n int) Option { return func(c *config) { c.caps.maxChannels = n } }
+func WithMaxChannelsPerConnection(n int) Option { return func(c *config) { c.maxChannels = n } }
 
 // WithSubscribeRate sets how many subscribes per second one socket may
 // sustain (default 20). The burst is the channel cap (see
@@ -381,7 +366,7 @@ func WithMaxChannelsPerConnection(n int) Option { return func(c *config) { c.cap
 // is refused with code 4301 (as a pusher:error and a
 // pusher:subscription_error, never a close).
 func WithSubscribeRate(perSecond int) Option {
-	return func(c *config) { c.caps.subscribeRate = perSecond }
+	return func(c *config) { c.subscribeRate = perSecond }
 }
 
 // WithClientEventRate sets the client events per second per socket (also
@@ -391,7 +376,7 @@ func WithSubscribeRate(perSecond int) Option {
 // for apps that set none. Events over the limit are rejected with a
 // pusher:error 4301 and the socket stays open.
 func WithClientEventRate(perSecond int) Option {
-	return func(c *config) { c.caps.clientEventRate = perSecond }
+	return func(c *config) { c.clientEventRate = perSecond }
 }
 
 // WithMaxChannelsListed bounds the channels a listing returns (GET
@@ -399,7 +384,7 @@ func WithClientEventRate(perSecond int) Option {
 // occupied channels match filter_by_prefix, the listing is refused with
 // a 400 limit_exceeded instead of building an answer whose size any client
 // that subscribes to public channels could choose.
-func WithMaxChannelsListed(n int) Option { return func(c *config) { c.caps.maxListed = n } }
+func WithMaxChannelsListed(n int) Option { return func(c *config) { c.maxListed = n } }
 
 // WithOutboundBytes bounds the bytes waiting to be written to one socket
 // (default 4 MiB; 0 = only WithOutboundQueue bounds it). A broadcast

@@ -121,10 +121,10 @@ func (s *Server) init() error {
 		Hooks:           cfg.hooks.inline(s.log),
 		Limiter:         s.limiter,
 
-		MaxChannelsPerSocket: cfg.caps.maxChannels,
-		SubscribeRate:        cfg.caps.subscribeRate,
-		ClientEventRate:      cfg.caps.clientEventRate,
-		MaxChannelsListed:    cfg.caps.maxListed,
+		MaxChannelsPerSocket: cfg.maxChannels,
+		SubscribeRate:        cfg.subscribeRate,
+		ClientEventRate:      cfg.clientEventRate,
+		MaxChannelsListed:    cfg.maxListed,
 		SocketBudget:         cfg.socketBudget,
 	})
 	if err != nil {

@@ -1,5 +1,7 @@
 package config
 
+import "github.com/sockudo-go/sockudo"
+
 // ChannelLimits is the "channel_limits" section's caps on what one
 // connection may hold and what a listing may return. Sockudo's own keys of
 // the section (max_name_length, cache_ttl) are per app here.
@@ -24,10 +26,16 @@ type EventLimits struct {
 // The library's defaults (see sockudo.WithMaxChannelsPerConnection and the
 // options after it).
 func defaultChannelLimits() ChannelLimits {
-	return ChannelLimits{MaxChannelsPerConnection: 200, MaxSubscriptionsPerSecond: 20, MaxChannelsListed: 10000}
+	return ChannelLimits{
+		MaxChannelsPerConnection:  sockudo.DefaultMaxChannelsPerConnection,
+		MaxSubscriptionsPerSecond: sockudo.DefaultSubscribeRate,
+		MaxChannelsListed:         sockudo.DefaultMaxChannelsListed,
+	}
 }
 
-func defaultEventLimits() EventLimits { return EventLimits{MaxClientEventsPerSecond: 10} }
+func defaultEventLimits() EventLimits {
+	return EventLimits{MaxClientEventsPerSecond: sockudo.DefaultClientEventRate}
+}
 
 func (c *ChannelLimits) applyEnv(e env) error {
 	for _, f := range []struct {
