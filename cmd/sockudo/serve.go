@@ -51,6 +51,9 @@ func handler(prefix string, srv *sockudo.Server) http.Handler {
 // serve runs the HTTP (and metrics) listeners until ctx is cancelled, then
 // shuts down within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
+	if err := cfg.HTTP.Validate(); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
 	errc := make(chan error, 2)

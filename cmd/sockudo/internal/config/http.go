@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // HTTP is the "http" section: limits of the HTTP listeners (nginx-style
 // names). Durations are in seconds.
 type HTTP struct {
@@ -36,6 +38,26 @@ func (c *HTTP) applyEnv(e env) error {
 	} {
 		if err := e.integer(f.dst, f.name); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks the section, naming the option at fault: a zero would
+// turn a bound off, which the listeners facing clients must not allow.
+func (c *HTTP) Validate() error {
+	for _, f := range []struct {
+		v    int
+		name string
+	}{
+		{c.HeaderTimeout, "http.header_timeout (HTTP_HEADER_TIMEOUT)"},
+		{c.BodyTimeout, "http.body_timeout (HTTP_BODY_TIMEOUT)"},
+		{c.SendTimeout, "http.send_timeout (HTTP_SEND_TIMEOUT)"},
+		{c.KeepaliveTimeout, "http.keepalive_timeout (HTTP_KEEPALIVE_TIMEOUT)"},
+		{c.MaxHeaderBytes, "http.max_header_bytes (HTTP_MAX_HEADER_BYTES)"},
+	} {
+		if f.v < 1 {
+			return fmt.Errorf("%s %d is not positive", f.name, f.v)
 		}
 	}
 	return nil
