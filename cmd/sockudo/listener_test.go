@@ -69,15 +69,7 @@ func TestHugeHeaderGets431(t *testing.T) {
 func TestIdleKeepAliveClosed(t *testing.T) {
 	t.Parallel()
 	addr := startListener(t, shortHTTP(), slog.New(slog.DiscardHandler))
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(conn, "GET /up HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	conn := rawRequest(t, addr, 5*time.Second, "GET /up HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -94,17 +86,9 @@ func TestIdleKeepAliveClosed(t *testing.T) {
 func TestSlowBodyCut(t *testing.T) {
 	t.Parallel()
 	addr := startListener(t, shortHTTP(), slog.New(slog.DiscardHandler))
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(6 * time.Second))
-	if _, err := io.WriteString(conn, "POST /apps/id/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"); err != nil {
-		t.Fatal(err)
-	}
+	conn := rawRequest(t, addr, 6*time.Second, "POST /apps/id/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
 	// Nothing more is sent: the server must answer or close by itself.
-	_, err = io.Copy(io.Discard, conn)
+	_, err := io.Copy(io.Discard, conn)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the server held a trickling body past its body timeout")
 	}
@@ -171,4 +155,20 @@ func (b *syncBuffer) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Len()
+}
+
+// rawRequest dials addr, writes req as is and returns the connection,
+// closed when t ends, with its deadline limit from now.
+func rawRequest(t *testing.T, addr string, limit time.Duration, req string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(limit))
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
