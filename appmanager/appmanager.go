@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -171,8 +172,9 @@ type WebhookFilter struct {
 
 // Validate reports the first field of a that makes it unusable as an
 // *InvalidAppError naming the app and the field: an empty id, key or secret,
-// a limit below zero or above MaxLimit, or a webhook with neither url nor
-// lambda_function.
+// a limit below zero or above MaxLimit, a webhook with neither url nor
+// lambda_function, or a webhook url that is not an absolute http or https
+// URL (the error does not quote the URL, which may hold a secret).
 func (a *App) Validate() error {
 	switch {
 	case a.ID == "":
@@ -194,8 +196,28 @@ func (a *App) Validate() error {
 		if w.URL == "" && w.LambdaFunction == "" {
 			return invalid(a.ID, fmt.Sprintf("webhooks[%d]", i), "neither url nor lambda_function")
 		}
+		if w.URL != "" {
+			if reason := badWebhookURL(w.URL); reason != "" {
+				return invalid(a.ID, fmt.Sprintf("webhooks[%d].url", i), "%s", reason)
+			}
+		}
 	}
 	return nil
+}
+
+// badWebhookURL says why raw cannot receive webhooks, or "" when it can.
+// The reason never quotes raw: a URL can carry a password or a token.
+func badWebhookURL(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "not a valid URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "scheme must be http or https"
+	case u.Host == "":
+		return "no host"
+	}
+	return ""
 }
 
 type limitField struct {

@@ -218,7 +218,7 @@ func TestUnmarshalPolicyError(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := appmanager.App{ID: "i", Key: "k", Secret: "s", Webhooks: []appmanager.Webhook{{URL: "u"}}}
+	ok := appmanager.App{ID: "i", Key: "k", Secret: "s", Webhooks: []appmanager.Webhook{{URL: "https://hooks.example.com/p?token=t0k3n"}}}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +232,9 @@ func TestValidate(t *testing.T) {
 		{func(a *appmanager.App) { a.MaxEventBatchSize = -1 }, "max_event_batch_size"},
 		{func(a *appmanager.App) { a.MaxConnections = appmanager.MaxLimit + 1 }, "max_connections"},
 		{func(a *appmanager.App) { a.Webhooks = append(a.Webhooks, appmanager.Webhook{}) }, "webhooks[1]"},
+		{func(a *appmanager.App) { a.Webhooks[0].URL = "https://user:pa ss@hooks.example.com/?token=t0k3n" }, "webhooks[0].url"},
+		{func(a *appmanager.App) { a.Webhooks[0].URL = "ftp://hooks.example.com/?token=t0k3n" }, "webhooks[0].url"},
+		{func(a *appmanager.App) { a.Webhooks[0].URL = "/hook?token=t0k3n" }, "webhooks[0].url"},
 	} {
 		a := *ok.Clone()
 		c.mutate(&a)
@@ -239,6 +242,9 @@ func TestValidate(t *testing.T) {
 		var ie *appmanager.InvalidAppError
 		if !errors.As(err, &ie) || ie.Field != c.field || !errors.Is(err, appmanager.ErrInvalidApp) {
 			t.Errorf("Validate = %v; want an InvalidAppError for field %q", err, c.field)
+		}
+		if err != nil && strings.Contains(err.Error(), "t0k3n") {
+			t.Errorf("Validate = %v; the error quotes the webhook URL", err)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestRecordPolicyWins(t *testing.T) {
-	r := appmanager.Record{ID: "i", Key: "k", Secret: "s", MaxConnections: 5, Webhooks: []byte(`[{"url":"flat"}]`),
+	r := appmanager.Record{ID: "i", Key: "k", Secret: "s", MaxConnections: 5, Webhooks: []byte(`[{"url":"https://flat.example"}]`),
 		Policy: []byte(`{"limits":{"max_connections":9}}`)}
 	a, err := r.App()
 	if err != nil {

@@ -168,6 +168,25 @@ func TestAppManagerFailure(t *testing.T) {
 	}
 }
 
+// While the app store is down, a flood of requests writes a bounded number
+// of lines, and the next line let through says how many were held back.
+func TestBackendFailureLogIsThrottled(t *testing.T) {
+	var logs logBuffer
+	h, _ := newTestHandler(t, func(c *Config) {
+		c.Apps = failingApps{}
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for range 500 {
+		serve(t, h, signed(docCreds, "GET", "/apps/3/channels", nil, nil))
+	}
+	if n := strings.Count(logs.String(), "backend unavailable"); n < 1 || n > 20 {
+		t.Fatalf("500 failing requests wrote %d log lines; want 1 to 20", n)
+	}
+	if !strings.Contains(logs.String(), "suppressed=0") {
+		t.Errorf("log lines carry no suppressed count: %s", logs.String())
+	}
+}
+
 func TestTimestampWindow(t *testing.T) {
 	for _, tt := range []struct {
 		name string

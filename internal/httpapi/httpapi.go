@@ -16,6 +16,7 @@ import (
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/logthrottle"
 )
 
 // Hub is what the handlers need from the connection hub. *hub.Hub
@@ -72,6 +73,9 @@ type Handler struct {
 	mux         *http.ServeMux
 	// decoyKey is the key and secret of the stand-in for unknown apps.
 	decoyKey string
+	// failureLog bounds the lines of failed requests: while a backend is
+	// down every request would write one.
+	failureLog *logthrottle.Throttle
 }
 
 // New returns a Handler for cfg, or an error naming the first invalid
@@ -101,6 +105,7 @@ func New(cfg Config) (*Handler, error) {
 		now:         cfg.Now,
 		mux:         http.NewServeMux(),
 		decoyKey:    rand.Text(),
+		failureLog:  logthrottle.New(time.Second, 10),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -205,18 +210,23 @@ func (h *Handler) failure(r *http.Request, appID string, err error) error {
 		return errCanceled // nobody reads the answer
 	}
 	ae, ok := errors.AsType[*apierr.Error](err)
-	if !ok || ae.Status < 400 || ae.Status > 599 {
-		h.log.LogAttrs(ctx, slog.LevelError, "httpapi: request failed",
-			slog.String("app_id", appID), slog.String("path", r.URL.Path), slog.Any("error", err))
-		return apierr.Internal
+	internal := !ok || ae.Status < 400 || ae.Status > 599
+	if !internal && ae.Status < 500 {
+		return err
 	}
-	if ae.Status >= 500 {
-		cause := err
-		if ae.Err != nil {
-			cause = ae.Err
+	if logIt, suppressed := h.failureLog.Allow(); logIt {
+		level, msg, cause := slog.LevelError, "httpapi: request failed", err
+		if !internal {
+			level, msg = slog.LevelWarn, "httpapi: backend unavailable"
+			if ae.Err != nil {
+				cause = ae.Err
+			}
 		}
-		h.log.LogAttrs(ctx, slog.LevelWarn, "httpapi: backend unavailable",
-			slog.String("app_id", appID), slog.String("path", r.URL.Path), slog.Any("error", cause))
+		h.log.LogAttrs(ctx, level, msg, slog.String("app_id", appID), slog.String("path", r.URL.Path),
+			slog.Any("error", cause), slog.Int64("suppressed", suppressed))
+	}
+	if internal {
+		return apierr.Internal
 	}
 	return err
 }

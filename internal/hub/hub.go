@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/cache"
+	"github.com/sockudo-go/sockudo/internal/logthrottle"
 	"github.com/sockudo-go/sockudo/ratelimit"
 )
 
@@ -162,6 +163,10 @@ type Hub struct {
 	conns    atomic.Int64
 	draining chan struct{}
 	wg       sync.WaitGroup // one per open socket
+
+	// lookupWarn bounds the "app lookup failed" lines: while the store is
+	// down or overloaded every upgrade would write one.
+	lookupWarn *logthrottle.Throttle
 }
 
 // New returns a Hub.
@@ -175,6 +180,8 @@ func New(cfg Config) (*Hub, error) {
 		seed:     maphash.MakeSeed(),
 		apps:     make(map[string]*appState),
 		draining: make(chan struct{}),
+
+		lookupWarn: logthrottle.New(time.Second, 10),
 	}, nil
 }
 

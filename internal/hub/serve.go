@@ -70,8 +70,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	case err != nil:
 		// The app store is unreachable or the app's row is broken: ask
 		// the client to come back later instead of giving up for good.
-		h.log.LogAttrs(r.Context(), slog.LevelWarn, "app lookup failed",
-			slog.String("app_key", key), slog.Any("error", err))
+		if ok, suppressed := h.lookupWarn.Allow(); ok {
+			h.log.LogAttrs(r.Context(), slog.LevelWarn, "app lookup failed",
+				slog.String("app_key", key), slog.Any("error", err), slog.Int64("suppressed", suppressed))
+		}
 		reject(protocol.CodeOverCapacity, protocol.ReasonUnavailable)
 		return
 	case !app.Enabled:

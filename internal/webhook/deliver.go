@@ -56,6 +56,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j *queue.Job) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, p.URL, bytes.NewReader(body))
 	if err != nil {
+		err = redactError(err)
 		d.log.LogAttrs(ctx, slog.LevelError, "webhook URL is invalid; dropping it", append(attrs, slog.Any("error", err))...)
 		return queue.Permanent(err)
 	}
@@ -69,6 +70,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j *queue.Job) error {
 
 	resp, err := d.opts.HTTPClient.Do(req)
 	if err != nil {
+		err = redactError(err)
 		if ctx.Err() != nil {
 			// Shutting down: hand the job back without waiting.
 			return queue.RetryAfter(err, 0)
@@ -129,6 +131,21 @@ func Sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// redactError rewrites the URL of a *url.Error, which net/http returns
+// with the whole request URL (userinfo and query tokens included), so that
+// neither the logs nor the queue's record of the error carry a secret. A
+// parse error also loses its detail, which can quote part of the URL.
+func redactError(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	if ue.Op == "parse" {
+		return errors.New("webhook: invalid URL")
+	}
+	return &url.Error{Op: ue.Op, URL: redact(ue.URL), Err: ue.Err}
 }
 
 // redact keeps credentials and query strings out of logs.

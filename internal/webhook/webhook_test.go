@@ -1,12 +1,14 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -505,4 +507,64 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 		t.Fatalf("Close with the queue down = %v, want context.DeadlineExceeded", err)
 	}
 	testenv.Eventually(t, 10*time.Second, "the lost-webhooks log line", func() bool { return logs.has("webhooks lost: Close timed out") })
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDeliveryErrorsCarryNoURLSecret(t *testing.T) {
+	for _, tc := range []struct{ name, url string }{
+		// Port 1 refuses the connection, so the error comes from the client.
+		{"refused", "http://user:hunter2@127.0.0.1:1/hook?token=s3cr3t"},
+		// A job written by an older build can hold a URL that no longer parses.
+		{"malformed", "http://user:hunter2@127.0.0.1:bad/hook?token=s3cr3t"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			q := newMemoryQueue(t)
+			app := testApp(tc.url)
+			startDispatcher(t, q, Options{
+				Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
+				LookupApp: lookupFor(app),
+				RetryFor:  time.Hour,
+			})
+			payload, err := json.Marshal(job{AppID: app.ID, AppKey: app.Key, URL: tc.url, Body: "{}"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Enqueue(context.Background(), payload); err != nil {
+				t.Fatal(err)
+			}
+			outcome := q.next(t)
+			if outcome == nil {
+				t.Fatal("delivery succeeded; want an error")
+			}
+			for _, secret := range []string{"hunter2", "s3cr3t"} {
+				if strings.Contains(outcome.Error(), secret) {
+					t.Errorf("queue error %q carries %q", outcome, secret)
+				}
+				if strings.Contains(logs.String(), secret) {
+					t.Errorf("log carries %q:\n%s", secret, logs.String())
+				}
+			}
+			if !strings.Contains(logs.String(), "webhook") {
+				t.Errorf("nothing logged about the failure:\n%s", logs.String())
+			}
+		})
+	}
 }
