@@ -132,9 +132,20 @@ func (c *Conn) send(frame []byte) bool {
 
 // writeLoop writes queued frames until the queue is empty, then exits.
 // Two slices alternate as the queue so steady traffic allocates nothing.
+// What a written batch settles (its bytes, its slice, a paused reader) is
+// done under the lock taken for the next batch: one lock per batch.
 func (c *Conn) writeLoop() {
+	var written [][]byte // the batch just written
+	writtenBytes := 0
 	for {
 		c.mu.Lock()
+		c.queuedBytes -= writtenBytes
+		if written != nil && c.spare == nil {
+			c.spare = written[:0]
+		}
+		if c.paused && !c.overHighWaterLocked() {
+			c.wakeLocked()
+		}
 		if len(c.queue) == 0 {
 			c.writing = false
 			code, text, closing := c.closeCode, c.closeText, c.closed && c.closeCode != 0
@@ -148,9 +159,9 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		batch := c.queue
-		n := 0
+		writtenBytes = 0
 		for _, f := range batch {
-			n += len(f)
+			writtenBytes += len(f)
 		}
 		c.queue = c.spare[:0]
 		c.spare = nil
@@ -175,15 +186,7 @@ func (c *Conn) writeLoop() {
 				return
 			}
 		}
-		c.mu.Lock()
-		if c.spare == nil {
-			c.spare = batch[:0]
-		}
-		c.queuedBytes -= n
-		if c.paused && !c.overHighWaterLocked() {
-			c.wakeLocked()
-		}
-		c.mu.Unlock()
+		written = batch
 	}
 }
 
