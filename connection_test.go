@@ -251,12 +251,12 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 func TestHealthReportsBackendOutage(t *testing.T) {
 	t.Parallel()
 	ok := newTestServer(t, sockudo.WithApps(testApp()))
-	if resp, body := getStatus(t, ok.http.URL+"/up", nil); resp.StatusCode != 200 || body != "OK\n" {
+	if resp, body := getStatus(t, ok.http.URL+"/up", nil); resp.StatusCode != 200 || body != "OK" {
 		t.Fatalf("/up = %d %q", resp.StatusCode, body)
 	}
 	down := newTestServer(t, sockudo.WithAppManager(failingManager{}))
 	resp, body := getStatus(t, down.http.URL+"/up", nil)
-	if resp.StatusCode != http.StatusServiceUnavailable || body != "ERROR\n" || resp.Header.Get("X-Health-Check") != "ERROR" {
+	if resp.StatusCode != http.StatusServiceUnavailable || body != "ERROR" || resp.Header.Get("X-Health-Check") != "ERROR" {
 		t.Fatalf("/up with the app store down = %d %q", resp.StatusCode, body)
 	}
 }

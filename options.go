@@ -90,6 +90,9 @@ type config struct {
 	subscribeRate   int
 	clientEventRate int
 	maxListed       int
+
+	cors        *corsPolicy // WithCORS; nil sends no CORS headers
+	compression Compression // WithCompression
 }
 
 // The defaults of the caps against hostile clients, exported so a host's
@@ -181,6 +184,14 @@ func (c *config) validate() error {
 	case c.webhookBatch < 0 || c.webhookBatchSize < 0 || (c.webhookBatch > 0) != (c.webhookBatchSize > 0):
 		return invalidOption("WithWebhookBatching", "duration %s and size %d must both be positive", c.webhookBatch, c.webhookBatchSize)
 	}
+	if c.compression < CompressionDisabled || c.compression > CompressionNoContextTakeover {
+		return invalidOption("WithCompression", "unknown mode %d", c.compression)
+	}
+	if c.cors != nil {
+		if err := c.cors.validate(); err != nil {
+			return err
+		}
+	}
 	if _, ok := c.limiter.(*ratelimit.Guard); ok {
 		return invalidOption("WithRateLimiter", "pass the driver, not a *ratelimit.Guard: the server guards it and WithRateLimiterFailClosed sets the failure policy")
 	}
@@ -217,8 +228,16 @@ func WithApps(apps ...appmanager.App) Option {
 func WithAppCache(ttl time.Duration) Option { return func(c *config) { c.appCacheTTL = ttl } }
 
 // WithPathPrefix serves the endpoints under prefix (for example "/pusher")
-// when the host does not strip it itself.
-func WithPathPrefix(prefix string) Option { return func(c *config) { c.pathPrefix = prefix } }
+// when the host does not strip it itself. "/" (Sockudo's default) and ""
+// mean no prefix.
+func WithPathPrefix(prefix string) Option {
+	return func(c *config) {
+		if prefix == "/" {
+			prefix = ""
+		}
+		c.pathPrefix = prefix
+	}
+}
 
 // WithActivityTimeout sets the activity timeout announced to clients and
 // after which an idle client is pinged (default 120 s).

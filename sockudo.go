@@ -157,11 +157,15 @@ func (s *Server) init() error {
 func (s *Server) InvalidateApp(id string) { s.appCache.Invalidate(id) }
 
 // ServeHTTP routes a request to the WebSocket endpoint (/app/{key}), the
-// HTTP API (/apps/...) or the health check (/up), under the path prefix
-// if one is set. A host that wants them on different listeners mounts
+// HTTP API (/apps/...) or the health checks (/up, /up/{app_id} and /live,
+// see health.go), under the path prefix if one is set; WithCORS applies
+// to all of them. A host that wants them on different listeners mounts
 // WebSocketHandler, APIHandler and HealthHandler instead.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path, ok := s.trimPrefix(r.URL.Path)
+	if ok && s.cfg.cors != nil && s.cfg.cors.serve(w, r) {
+		return // a CORS preflight, answered
+	}
 	switch {
 	case !ok:
 		http.NotFound(w, r)
@@ -171,6 +175,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(w, r, path)
 	case path == "/up":
 		s.serveHealth(w, r)
+	case strings.HasPrefix(path, "/up/"):
+		s.serveAppHealth(w, r, strings.TrimPrefix(path, "/up/"))
+	case path == "/live":
+		serveLive(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -198,6 +206,9 @@ func (s *Server) APIHandler() http.Handler {
 		path, ok := s.trimPrefix(r.URL.Path)
 		if !ok || !strings.HasPrefix(path, "/apps/") {
 			apierr.Write(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "no API endpoint at %q", r.URL.Path))
+			return
+		}
+		if s.cfg.cors != nil && s.cfg.cors.serve(w, r) {
 			return
 		}
 		s.serveAPI(w, r, path)
@@ -250,6 +261,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, path string) {
 	s.hub.ServeWS(w, r, key, hub.ConnectOptions{
 		Apps:           s.apps,
 		StrictProtocol: s.cfg.strictProtocol,
+		Compression:    s.cfg.compression.mode(),
 	})
 }
 
@@ -259,25 +271,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, path string) {
 // answered, from a verdict at most healthTTL old, so a flood of health
 // requests costs the backends one probe per healthTTL.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !healthMethod(w, r) {
 		return
 	}
-	status := "OK"
+	status := healthOK
 	if s.closed.Load() {
-		status = "DRAINING"
+		status = healthDraining
 	} else if err := s.health.check(r.Context(), s.checkBackends); err != nil {
-		status = "ERROR"
+		status = healthError
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Health-Check", status)
-	if status != "OK" {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	if r.Method == http.MethodGet {
-		fmt.Fprintln(w, status)
-	}
+	writeHealth(w, r, status)
 }
 
 // healthTTL is how long a health verdict is reused.

@@ -320,7 +320,7 @@ func TestCacheOutage(t *testing.T) {
 	c := s.dial(t, testKey)
 	c.SubscribeOK(t, testKey, testSecret, "cache-x", "")
 	c.Expect(t, "pusher:cache_miss")
-	if resp, body := getStatus(t, s.http.URL+"/up", nil); resp.StatusCode != 503 || body != "ERROR\n" {
+	if resp, body := getStatus(t, s.http.URL+"/up", nil); resp.StatusCode != 503 || body != "ERROR" {
 		t.Fatalf("/up during a cache outage = %d %q", resp.StatusCode, body)
 	}
 }

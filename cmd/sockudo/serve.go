@@ -17,7 +17,13 @@ import (
 // serverOptions turns the server-wide settings into sockudo options; the
 // drivers' options come from package backends.
 func serverOptions(cfg *config.Config, log *slog.Logger) []sockudo.Option {
+	compression, ok := cfg.WebSocket.CompressionMode()
+	if !ok {
+		log.Warn("websocket.compression not known, compression disabled (as Sockudo does)", "value", cfg.WebSocket.Compression)
+	}
 	return []sockudo.Option{
+		sockudo.WithCORS(cfg.CORS.Policy()),
+		sockudo.WithCompression(compression),
 		sockudo.WithLogger(log),
 		sockudo.WithPathPrefix(cfg.PathPrefix),
 		sockudo.WithActivityTimeout(config.Seconds(cfg.ActivityTimeout)),
@@ -38,6 +44,9 @@ func serverOptions(cfg *config.Config, log *slog.Logger) []sockudo.Option {
 func handler(prefix string, srv *sockudo.Server) http.Handler {
 	// A ServeMux pattern would panic on a prefix holding a wildcard, so
 	// the root is matched by hand.
+	if prefix == "/" {
+		prefix = ""
+	}
 	root, health := prefix+"/", srv.HealthHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == root {

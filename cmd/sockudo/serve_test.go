@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/sockudo-go/sockudo"
@@ -12,12 +13,13 @@ import (
 // TestRootHealthAlias checks that the binary answers health checks at the
 // root, under the path prefix, while the library answers only /up.
 func TestRootHealthAlias(t *testing.T) {
-	for _, prefix := range []string{"", "/pusher"} {
-		srv, err := sockudo.New(sockudo.WithPathPrefix(prefix))
+	for _, given := range []string{"", "/", "/pusher"} {
+		srv, err := sockudo.New(sockudo.WithPathPrefix(given))
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := handler(prefix, srv)
+		h := handler(given, srv)
+		prefix := strings.TrimSuffix(given, "/") // "/" is no prefix
 		for _, tc := range []struct {
 			handler http.Handler
 			path    string

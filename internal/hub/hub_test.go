@@ -29,6 +29,12 @@ func TestOriginAllowed(t *testing.T) {
 		{[]string{"https://*.example.com"}, "http://a.example.com", false},
 		{[]string{"https://app.example.com"}, "", false},
 		{[]string{"HTTPS://App.Example.com"}, "https://app.example.com", true},
+		// No Origin (pusher-js in Node, mobile SDKs): "*" and "any" admit
+		// it, as in Sockudo; any other list refuses it.
+		{[]string{"*"}, "", true},
+		{[]string{"https://app.example.com", "*"}, "", true},
+		{[]string{"Any"}, "", true},
+		{[]string{"*.example.com"}, "", false},
 	}
 	for _, tt := range tests {
 		if got := originAllowed(tt.allowed, tt.origin); got != tt.want {

@@ -23,6 +23,8 @@ type ConnectOptions struct {
 	// StrictProtocol rejects a missing protocol parameter with 4008. By
 	// default a missing one is taken as protocol 7.
 	StrictProtocol bool
+	// Compression is the permessage-deflate mode offered to clients.
+	Compression websocket.CompressionMode
 }
 
 // Supported protocol versions.
@@ -41,6 +43,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		// Origins are checked per app below; browsers connect from the
 		// app's own sites, never from this host.
 		InsecureSkipVerify: true,
+		CompressionMode:    opts.Compression,
 	})
 	if err != nil {
 		return // Accept has answered the request
@@ -148,11 +151,19 @@ func checkProtocol(q url.Values, strict bool) (int, string) {
 }
 
 // originAllowed matches an Origin header against an allow-list of exact
-// origins, "*", and single-wildcard patterns such as "*.example.com" or
-// "https://*.example.com". Patterns without a scheme match any scheme.
+// origins, "*" (or "any"), and single-wildcard patterns such as
+// "*.example.com" or "https://*.example.com". Patterns without a scheme
+// match any scheme. As in Sockudo, "*" admits a client that sends no
+// Origin (pusher-js in Node, mobile SDKs); any other non-empty list
+// refuses it.
 func originAllowed(allowed []string, origin string) bool {
 	if len(allowed) == 0 {
 		return true
+	}
+	for _, p := range allowed {
+		if p == "*" || strings.EqualFold(p, "any") {
+			return true
+		}
 	}
 	if origin == "" {
 		return false
@@ -162,9 +173,6 @@ func originAllowed(allowed []string, origin string) bool {
 		host = origin[i+3:]
 	}
 	for _, p := range allowed {
-		if p == "*" {
-			return true
-		}
 		target := origin
 		if !strings.Contains(p, "://") {
 			target = host

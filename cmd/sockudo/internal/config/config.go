@@ -48,6 +48,10 @@ type Config struct {
 	// ChannelLimits and EventLimits are per-socket caps (limits.go).
 	ChannelLimits ChannelLimits `json:"channel_limits"`
 	EventLimits   EventLimits   `json:"event_limits"`
+	// CORS is the HTTP endpoints' cross-origin policy (cors.go).
+	CORS CORS `json:"cors"`
+	// WebSocket holds permessage-deflate (websocket.go).
+	WebSocket WebSocket `json:"websocket"`
 }
 
 // Database is the "database" section: connection settings that the
@@ -99,6 +103,8 @@ func Default() Config {
 		Adapter:                   Adapter{Driver: "local"},
 		ChannelLimits:             defaultChannelLimits(),
 		EventLimits:               defaultEventLimits(),
+		CORS:                      defaultCORSConfig(),
+		WebSocket:                 defaultWebSocketConfig(),
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -136,6 +142,9 @@ func Load(path string, lookup func(string) (string, bool)) (Config, []string, er
 	}
 	if err := c.applyEnv(e); err != nil {
 		return c, unknown, fmt.Errorf("environment: %w", err)
+	}
+	if c.PathPrefix == "/" { // Sockudo's default: no prefix
+		c.PathPrefix = ""
 	}
 	return c, unknown, nil
 }
@@ -212,7 +221,7 @@ func (c *Config) applyEnv(e env) error {
 	for _, s := range []interface{ applyEnv(env) error }{
 		&c.HTTP, &c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
 		&c.Database.Redis, &c.Database.MySQL, &c.Database.Postgres, &c.Database.DynamoDB, &c.Database.ScyllaDB,
-		&c.ChannelLimits, &c.EventLimits,
+		&c.ChannelLimits, &c.EventLimits, &c.CORS, &c.WebSocket,
 	} {
 		if err := s.applyEnv(e); err != nil {
 			return err

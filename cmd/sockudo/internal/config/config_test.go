@@ -78,7 +78,7 @@ func TestConfigFileBothAppShapes(t *testing.T) {
 		!reflect.DeepEqual(pol.AllowedOrigins, []string{"https://app.example.com"}) {
 		t.Fatalf("policy app %+v", pol)
 	}
-	want := []string{"cors", "delta_compression", "mode"}
+	want := []string{"delta_compression", "mode"}
 	if !reflect.DeepEqual(unknown, want) {
 		t.Fatalf("unknown keys %v, want %v", unknown, want)
 	}
@@ -168,5 +168,24 @@ func TestInlineAppSwitches(t *testing.T) {
 	cfg, _, _ := Load("", mapEnv(map[string]string{"CACHE_TTL_SECONDS": "10", "SOCKUDO_ENABLE_CLIENT_MESSAGES": "true"}))
 	if cfg.AppManager.Cache.TTL != 10 || !cfg.AppManager.DefaultApp.EnableClientMessages {
 		t.Errorf("app cache ttl %d, default app client messages %v", cfg.AppManager.Cache.TTL, cfg.AppManager.DefaultApp.EnableClientMessages)
+	}
+}
+
+// TestPathPrefixSlash: "/" is Sockudo's default path_prefix (config.json,
+// PATH_PREFIX) and means none.
+func TestPathPrefixSlash(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		env  map[string]string
+		want string
+	}{
+		{`{"path_prefix": "/"}`, nil, ""},
+		{`{}`, map[string]string{"PATH_PREFIX": "/"}, ""},
+		{`{"path_prefix": "/pusher"}`, nil, "/pusher"},
+	} {
+		cfg, _, err := Load(writeConfig(t, tc.file), mapEnv(tc.env))
+		if err != nil || cfg.PathPrefix != tc.want {
+			t.Errorf("%s %v: path prefix %q, %v; want %q", tc.file, tc.env, cfg.PathPrefix, err, tc.want)
+		}
 	}
 }
