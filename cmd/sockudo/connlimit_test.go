@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -11,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/sockudo-go/sockudo"
+	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
@@ -193,5 +198,49 @@ func TestConnCapTLSClosesUnanswered(t *testing.T) {
 	_ = client.SetDeadline(time.Now().Add(5 * time.Second))
 	if n, err := client.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Fatalf("read %d %v, want EOF", n, err)
+	}
+}
+
+// serve puts http.max_connections in front of the main listener: with a
+// cap of 1 held by a WebSocket, a request gets 503.
+func TestServeAppliesConnCap(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := config.Default()
+	cfg.Host, cfg.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	cfg.Metrics.Enabled = false
+	cfg.HTTP.MaxConnections = 1
+	log := slog.New(slog.DiscardHandler)
+	srv, err := sockudo.New(sockudo.WithLogger(log), sockudo.WithApps(appmanager.App{ID: "id", Key: "key", Secret: "secret", Enabled: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, &cfg, srv, log) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+
+	// Retry while serve starts or a refused try still holds the place.
+	var ws *websocket.Conn
+	waitFor(t, "a WebSocket", func() bool {
+		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
+		defer dcancel()
+		ws, _, err = websocket.Dial(dctx, "ws://"+addr+"/app/key?protocol=7", nil)
+		return err == nil
+	})
+	defer ws.CloseNow()
+	resp := readStatus(t, bufio.NewReader(rawRequest(t, addr, 10*time.Second, getUp)))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("request over a cap of 1: status %d, want 503", resp.StatusCode)
 	}
 }
