@@ -244,3 +244,19 @@ func TestServeAppliesConnCap(t *testing.T) {
 		t.Fatalf("request over a cap of 1: status %d, want 503", resp.StatusCode)
 	}
 }
+
+// A cap above what the descriptor limit allows is warned about at start.
+func TestWarnFDLimit(t *testing.T) {
+	t.Parallel()
+	n, ok := config.FDMaxConnections()
+	if !ok {
+		t.Skip("no file-descriptor limit on this platform")
+	}
+	for max, warn := range map[int]bool{1: false, n: false, n + 1: true} {
+		var buf syncBuffer
+		warnFDLimit(slog.New(slog.NewTextHandler(&buf, nil)), max)
+		if got := strings.Contains(buf.String(), "http.max_connections"); got != warn {
+			t.Errorf("max %d (limit allows %d): warned %v, want %v", max, n, got, warn)
+		}
+	}
+}

@@ -52,12 +52,23 @@ func handler(prefix string, srv *sockudo.Server) http.Handler {
 // scrapers need no more, and it must not take descriptors from clients.
 const metricsMaxConnections = 64
 
+// warnFDLimit warns when http.max_connections is above what the process's
+// file-descriptor limit leaves for connections: the cap would then not
+// keep descriptors for health checks and the stores.
+func warnFDLimit(log *slog.Logger, max int) {
+	if n, ok := config.FDMaxConnections(); ok && max > n {
+		log.Warn("http.max_connections is above what the file-descriptor limit (ulimit -n) leaves for connections; raise the limit or lower the cap",
+			"max_connections", max, "fd_limit_allows", n)
+	}
+}
+
 // serve runs the HTTP (and metrics) listeners until ctx is cancelled, then
 // shuts down within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
 	if err := cfg.HTTP.Validate(); err != nil {
 		return err
 	}
+	warnFDLimit(log, cfg.HTTP.MaxConnections)
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
 	ln, err := net.Listen("tcp", addr)

@@ -39,11 +39,20 @@ func defaultHTTPConfig() HTTP {
 // and the limit minus 256, at least 1. Where the limit cannot be read it
 // is 65536.
 func DefaultMaxConnections() int {
+	if n, ok := FDMaxConnections(); ok {
+		return n
+	}
+	return 65536
+}
+
+// FDMaxConnections is DefaultMaxConnections' rule applied to the
+// descriptor limit; ok is false where the limit cannot be read.
+func FDMaxConnections() (n int, ok bool) {
 	limit, ok := fdLimit()
 	if !ok {
-		return 65536
+		return 0, false
 	}
-	return connectionsFor(limit)
+	return connectionsFor(limit), true
 }
 
 // connectionsFor applies DefaultMaxConnections' rule to a descriptor limit.
