@@ -22,6 +22,14 @@ import (
 // 127.0.0.1 and returns its address.
 func startListener(t *testing.T, c config.HTTP, log *slog.Logger) string {
 	t.Helper()
+	addr, _ := startLimited(t, c, log)
+	return addr
+}
+
+// startLimited is startListener that also returns the connection cap
+// (c.MaxConnections) in front of the server.
+func startLimited(t *testing.T, c config.HTTP, log *slog.Logger) (string, *connLimiter) {
+	t.Helper()
 	srv, err := sockudo.New(sockudo.WithLogger(log), sockudo.WithApps(appmanager.App{ID: "id", Key: "key", Secret: "secret", Enabled: true}))
 	if err != nil {
 		t.Fatal(err)
@@ -31,9 +39,10 @@ func startListener(t *testing.T, c config.HTTP, log *slog.Logger) string {
 		t.Fatal(err)
 	}
 	hs := newHTTPServer("", handler("", srv), c, log)
-	go func() { _ = hs.Serve(ln) }()
+	lim := limitConns(ln, hs, c.MaxConnections, false, log)
+	go func() { _ = hs.Serve(lim) }()
 	t.Cleanup(func() { _ = hs.Close() })
-	return ln.Addr().String()
+	return ln.Addr().String(), lim
 }
 
 func shortHTTP() config.HTTP {

@@ -57,23 +57,43 @@ func handler(prefix string, srv *sockudo.Server) http.Handler {
 	})
 }
 
+// metricsMaxConnections caps the metrics listener's connections: a few
+// scrapers need no more, and it must not take descriptors from clients.
+const metricsMaxConnections = 64
+
+// warnFDLimit warns when http.max_connections is above what the process's
+// file-descriptor limit leaves for connections: the cap would then not
+// keep descriptors for health checks and the stores.
+func warnFDLimit(log *slog.Logger, max int) {
+	if n, ok := config.FDMaxConnections(); ok && max > n {
+		log.Warn("http.max_connections is above what the file-descriptor limit (ulimit -n) leaves for connections; raise the limit or lower the cap",
+			"max_connections", max, "fd_limit_allows", n)
+	}
+}
+
 // serve runs the HTTP (and metrics) listeners until ctx is cancelled, then
 // shuts down within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
 	if err := cfg.HTTP.Validate(); err != nil {
 		return err
 	}
+	warnFDLimit(log, cfg.HTTP.MaxConnections)
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	lim := limitConns(ln, hs, cfg.HTTP.MaxConnections, cfg.SSL.Enabled, log)
 	errc := make(chan error, 2)
 	go func() {
 		var err error
 		if cfg.SSL.Enabled {
-			log.Info("serving", "addr", addr, "tls", true)
-			err = hs.ListenAndServeTLS(cfg.SSL.CertPath, cfg.SSL.KeyPath)
+			log.Info("serving", "addr", addr, "tls", true, "max_connections", cfg.HTTP.MaxConnections)
+			err = hs.ServeTLS(lim, cfg.SSL.CertPath, cfg.SSL.KeyPath)
 		} else {
-			log.Info("serving", "addr", addr)
-			err = hs.ListenAndServe()
+			log.Info("serving", "addr", addr, "max_connections", cfg.HTTP.MaxConnections)
+			err = hs.Serve(lim)
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -84,9 +104,15 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 		maddr := net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port))
 		warnPublic(log, "metrics", cfg.Metrics.Host)
 		ms = newHTTPServer(maddr, metricsHandler(srv), cfg.HTTP, log)
+		mln, err := net.Listen("tcp", maddr)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		mlim := limitConns(mln, ms, metricsMaxConnections, false, log)
 		go func() {
 			log.Info("serving metrics", "addr", maddr+"/metrics")
-			if err := ms.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			if err := ms.Serve(mlim); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("metrics: %w", err)
 			}
 		}()

@@ -52,7 +52,17 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hs := &http.Server{Addr: "127.0.0.1:6001", Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// Bound slow and idle clients. WebSockets are hijacked, so these
+	// deadlines do not apply to them.
+	hs := &http.Server{
+		Addr:              "127.0.0.1:6001",
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
