@@ -6,7 +6,7 @@
 #
 # Ports: Redis 6379, Redis Cluster 7000-7002, Redis Sentinel master 6381 +
 # sentinel 26379, PostgreSQL 5432, MariaDB 3306, dynalite 8000,
-# local-aws-sqs 9324.
+# local-aws-sqs 9324, NATS with JetStream 4222.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +16,7 @@ mkdir -p "$STATE"
 # beside running services; CI uses the standard ones.
 PG_PORT=${SOCKUDO_CI_PG_PORT:-5432}
 MYSQL_PORT=${SOCKUDO_CI_MYSQL_PORT:-3306}
+NATS_PORT=${SOCKUDO_CI_NATS_PORT:-4222}
 log() { echo "services: $*" >&2; }
 
 wait_for() { # wait_for <what> <tries of 0.2 s> <command...>
@@ -104,6 +105,16 @@ start_mariadb() {
   mariadb -h 127.0.0.1 -P "$MYSQL_PORT" -uroot -e 'create database if not exists test' >&2
 }
 
+start_nats() {
+  apt_install nats-server
+  port_open "$NATS_PORT" && return 0
+  mkdir -p "$STATE/nats-$NATS_PORT"
+  # Background and detached, as the machine's own start command runs it.
+  (exec nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$STATE/nats-$NATS_PORT/js" \
+    -P "$STATE/nats-$NATS_PORT/nats.pid" -l "$STATE/nats-$NATS_PORT/nats.log" >/dev/null 2>&1 &)
+  wait_for nats 100 port_open "$NATS_PORT"
+}
+
 start_node_services() {
   (cd "$HERE/node" && { npm ci --no-audit --no-fund --loglevel=error >&2 || npm install --no-audit --no-fund --loglevel=error >&2; })
   if ! port_open 8000; then
@@ -120,6 +131,7 @@ start_node_services() {
 start_redis
 start_postgres
 start_mariadb
+start_nats
 start_node_services
 log "all services up"
 
@@ -133,4 +145,5 @@ export SOCKUDO_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:$PG_PORT/test?ss
 export SOCKUDO_TEST_MYSQL_DSN='root@tcp(127.0.0.1:$MYSQL_PORT)/test?parseTime=true'
 export SOCKUDO_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:8000
 export SOCKUDO_TEST_SQS_ENDPOINT=http://127.0.0.1:9324
+export SOCKUDO_TEST_NATS_URL=nats://127.0.0.1:$NATS_PORT
 VARS
