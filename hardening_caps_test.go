@@ -69,6 +69,68 @@ func TestChannelsPerConnectionCapped(t *testing.T) {
 	c.Expect(t, "pusher:pong")
 }
 
+// subscribeBurst sends n subscribes to fresh public channels at once and
+// counts the answers: succeeded, and refused with the given error code.
+func subscribeBurst(t *testing.T, c *wstest.Client, n int) (ok int, refused map[int]int) {
+	t.Helper()
+	refused = map[int]int{}
+	for i := range n {
+		c.Send(t, fmt.Sprintf(`{"event":"pusher:subscribe","data":{"channel":"burst-%d"}}`, i))
+	}
+	for got := 0; got < n; {
+		switch f := c.Next(t); f.Event {
+		case "pusher_internal:subscription_succeeded":
+			ok++
+			got++
+		case "pusher:error":
+			refused[errorCode(t, f)]++
+		case "pusher:subscription_error":
+			got++
+		}
+	}
+	return ok, refused
+}
+
+// An app's own max_channels_per_connection and max_subscriptions_per_second
+// win over the server's caps, in both directions.
+func TestSocketCapsPerApp(t *testing.T) {
+	t.Parallel()
+	t.Run("channels", func(t *testing.T) {
+		t.Parallel()
+		app := testApp()
+		app.MaxChannelsPerConnection = 3
+		c := newTestServer(t, sockudo.WithApps(app)).dial(t, testKey)
+		if ok, refused := subscribeBurst(t, c, 10); ok != 3 || refused[4100] != 7 {
+			t.Fatalf("app cap 3: %d accepted, refusals %v; want 3 and 7 with 4100", ok, refused)
+		}
+	})
+	t.Run("subscribe rate", func(t *testing.T) {
+		t.Parallel()
+		app := testApp()
+		app.MaxChannelsPerConnection, app.MaxSubscriptionsPerSecond = 5, 1 // the burst is the channel cap
+		c := newTestServer(t, sockudo.WithApps(app)).dial(t, testKey)
+		if ok, refused := subscribeBurst(t, c, 5); ok != 5 {
+			t.Fatalf("first burst: %d accepted, refusals %v; want 5", ok, refused)
+		}
+		for i := range 5 {
+			c.Send(t, fmt.Sprintf(`{"event":"pusher:unsubscribe","data":{"channel":"burst-%d"}}`, i))
+		}
+		// The burst is spent: at 1/s at most one more gets through.
+		if ok, refused := subscribeBurst(t, c, 5); ok > 1 || refused[4301] < 4 {
+			t.Fatalf("app rate 1/s: %d accepted, refusals %v; want at most 1 and the rest 4301", ok, refused)
+		}
+	})
+	t.Run("above the server cap", func(t *testing.T) {
+		t.Parallel()
+		app := testApp()
+		app.MaxChannelsPerConnection = 30
+		c := newTestServer(t, sockudo.WithApps(app), sockudo.WithMaxChannelsPerConnection(10)).dial(t, testKey)
+		if ok, _ := subscribeBurst(t, c, 30); ok != 30 {
+			t.Fatalf("app cap 30 over a server cap of 10: %d accepted", ok)
+		}
+	})
+}
+
 // clientEventBurst has alice send n client events on a private channel
 // bob is in, and returns how many bob received and how many alice had
 // refused with 4301.

@@ -128,6 +128,11 @@ type App struct {
 	MaxEventNameLength           int `json:"max_event_name_length,omitempty"`
 	MaxEventPayloadInKB          int `json:"max_event_payload_in_kb,omitempty"`
 	MaxEventBatchSize            int `json:"max_event_batch_size,omitempty"`
+	// Per-socket caps of this server (not in Sockudo's schema, so stored
+	// in the policy document only): zero means the server's
+	// WithMaxChannelsPerConnection and WithSubscribeRate.
+	MaxChannelsPerConnection  int `json:"max_channels_per_connection,omitempty"`
+	MaxSubscriptionsPerSecond int `json:"max_subscriptions_per_second,omitempty"`
 
 	// Features.
 	EnableClientMessages     bool `json:"enable_client_messages"`
@@ -225,9 +230,10 @@ type limitField struct {
 	v    *int
 }
 
-// limits lists the numeric limits of a with their JSON names.
-func (a *App) limits() [11]limitField {
-	return [11]limitField{
+// limits lists the numeric limits of a with their JSON names, Sockudo's
+// flat columns first, in the order of Record's fields.
+func (a *App) limits() [13]limitField {
+	return [13]limitField{
 		{"max_connections", &a.MaxConnections},
 		{"max_backend_events_per_second", &a.MaxBackendEventsPerSecond},
 		{"max_client_events_per_second", &a.MaxClientEventsPerSecond},
@@ -239,6 +245,9 @@ func (a *App) limits() [11]limitField {
 		{"max_event_name_length", &a.MaxEventNameLength},
 		{"max_event_payload_in_kb", &a.MaxEventPayloadInKB},
 		{"max_event_batch_size", &a.MaxEventBatchSize},
+		// Not Sockudo's, so not flat columns of a Record: keep them last.
+		{"max_channels_per_connection", &a.MaxChannelsPerConnection},
+		{"max_subscriptions_per_second", &a.MaxSubscriptionsPerSecond},
 	}
 }
 

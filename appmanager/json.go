@@ -102,7 +102,7 @@ func (a *App) UnmarshalPolicy(data []byte) error {
 // form that Sockudo reads from its tables. Zero optional limits are
 // omitted, which Sockudo reads as unset.
 func (a *App) MarshalPolicy() ([]byte, error) {
-	limits := make(map[string]int, 11)
+	limits := make(map[string]int, len(a.limits()))
 	for _, f := range a.limits() {
 		if *f.v != 0 || f.name == "max_connections" || f.name == "max_client_events_per_second" {
 			limits[f.name] = *f.v

@@ -248,3 +248,36 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// The server's own per-socket caps travel in both shapes and, through the
+// policy document, in a Record, which has no column for them.
+func TestSocketCapsRoundTrip(t *testing.T) {
+	a := appmanager.App{ID: "i", Key: "k", Secret: "s", MaxChannelsPerConnection: 7, MaxSubscriptionsPerSecond: 3}
+	for name, doc := range map[string]string{
+		"flat":   `{"id":"i","key":"k","secret":"s","max_channels_per_connection":7,"max_subscriptions_per_second":"3"}`,
+		"policy": `{"id":"i","key":"k","secret":"s","policy":{"limits":{"max_channels_per_connection":7,"max_subscriptions_per_second":3}}}`,
+	} {
+		var got appmanager.App
+		if err := json.Unmarshal([]byte(doc), &got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.MaxChannelsPerConnection != 7 || got.MaxSubscriptionsPerSecond != 3 {
+			t.Errorf("%s shape: caps %d, %d; want 7, 3", name, got.MaxChannelsPerConnection, got.MaxSubscriptionsPerSecond)
+		}
+	}
+	r, err := appmanager.NewRecord(&a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := r.App()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.MaxChannelsPerConnection != 7 || back.MaxSubscriptionsPerSecond != 3 {
+		t.Errorf("through a Record: caps %d, %d; want 7, 3", back.MaxChannelsPerConnection, back.MaxSubscriptionsPerSecond)
+	}
+	a.MaxChannelsPerConnection = -1
+	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "max_channels_per_connection") {
+		t.Errorf("Validate(-1) = %v; want an error naming max_channels_per_connection", err)
+	}
+}

@@ -60,8 +60,9 @@ func (r *Record) App() (*App, error) {
 			r.MaxChannelNameLength, r.MaxEventChannelsAtOnce, r.MaxEventNameLength,
 			r.MaxEventPayloadInKB, r.MaxEventBatchSize,
 		}
-		for i, l := range a.limits() {
-			n := nums[i]
+		lims := a.limits() // the flat columns are its first entries
+		for i, n := range nums {
+			l := lims[i]
 			if n < 0 {
 				return nil, invalid(a.ID, l.name, "negative (%d)", n)
 			}

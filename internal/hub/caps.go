@@ -14,11 +14,13 @@ import (
 
 // admitSubscribe decides whether c may subscribe to name, answering the
 // refusals itself, before any signature is checked or state is built:
-//   - beyond Config.MaxChannelsPerSocket channels, 4100 (as for a full
+//   - beyond Config.MaxChannelsPerSocket channels (or the app's
+//     max_channels_per_connection), 4100 (as for a full
 //     presence channel), so a socket cannot hold unbounded channels and
 //     its disconnect cannot fan out into unbounded webhooks; a channel
 //     the socket already has is not a new one (see resubscribe);
-//   - beyond Config.SubscribeRate, 4301 (Pusher's rate-limit code, sent
+//   - beyond Config.SubscribeRate (or the app's
+//     max_subscriptions_per_second), 4301 (Pusher's rate-limit code, sent
 //     only as an error, never as a close code). Duplicates count, so
 //     re-acks of a large presence snapshot are bounded too.
 func (c *Conn) admitSubscribe(name string) bool {
@@ -27,17 +29,24 @@ func (c *Conn) admitSubscribe(name string) bool {
 	n := len(c.subs)
 	c.subMu.Unlock()
 	cfg := &c.hub.cfg
-	if !already && n >= cfg.MaxChannelsPerSocket {
+	maxChannels, perSecond := cfg.MaxChannelsPerSocket, cfg.SubscribeRate
+	if v := c.app.MaxChannelsPerConnection; v > 0 {
+		maxChannels = v
+	}
+	if v := c.app.MaxSubscriptionsPerSecond; v > 0 {
+		perSecond = v
+	}
+	if !already && n >= maxChannels {
 		c.rejectSubscription(name, protocol.CodeOverCapacity, "LimitReached",
-			"The maximum number of channels per connection ("+strconv.Itoa(cfg.MaxChannelsPerSocket)+") is reached", protocol.CodeOverCapacity)
+			"The maximum number of channels per connection ("+strconv.Itoa(maxChannels)+") is reached", protocol.CodeOverCapacity)
 		return false
 	}
 	if c.subscribes == nil {
 		// Only the reading goroutine subscribes, so no lock is needed.
-		c.subscribes = rate.NewLimiter(rate.Limit(cfg.SubscribeRate), cfg.MaxChannelsPerSocket)
+		c.subscribes = rate.NewLimiter(rate.Limit(perSecond), maxChannels)
 	}
 	if !c.subscribes.AllowN(cfg.Now(), 1) {
-		msg := "Subscription rejected due to rate limit (" + strconv.Itoa(cfg.SubscribeRate) + " per second)"
+		msg := "Subscription rejected due to rate limit (" + strconv.Itoa(perSecond) + " per second)"
 		if already {
 			// The subscription stands; a channel-scoped error would read
 			// as its failure.
