@@ -54,6 +54,9 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	if err := cfg.HTTP.Validate(); err != nil {
 		return err
 	}
+	if err := cfg.Metrics.Validate(); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
 	errc := make(chan error, 2)
@@ -74,7 +77,7 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	if cfg.Metrics.Enabled {
 		maddr := net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port))
 		warnPublic(log, "metrics", cfg.Metrics.Host)
-		ms = newHTTPServer(maddr, metricsHandler(srv), cfg.HTTP, log)
+		ms = newHTTPServer(maddr, metricsHandler(srv, cfg.Metrics), cfg.HTTP, log)
 		go func() {
 			log.Info("serving metrics", "addr", maddr+"/metrics")
 			if err := ms.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
