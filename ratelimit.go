@@ -17,7 +17,7 @@ func (s *Server) allowConnection(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // rule builds the per-IP rule of a RateLimit option, or nil.
-func (s *Server) rule(l *RateLimit, prefix string) *ratelimithttp.Rule {
+func (s *Server) rule(l *RateLimit, prefix string, count *ruleCounter) *ratelimithttp.Rule {
 	if l == nil {
 		return nil
 	}
@@ -30,5 +30,6 @@ func (s *Server) rule(l *RateLimit, prefix string) *ratelimithttp.Rule {
 		KeyPrefix:    prefix,
 		TrustHops:    l.TrustHops,
 		RealIPHeader: l.RealIPHeader,
+		Observe:      count.observe,
 	}
 }

@@ -38,6 +38,8 @@ type Server struct {
 	api      http.Handler
 	limiter  *ratelimit.Guard
 	wsRule   *ratelimithttp.Rule
+	apiCount ruleCounter // decisions of the per-IP limits (metrics.go)
+	wsCount  ruleCounter
 
 	health healthVerdict
 
@@ -138,15 +140,16 @@ func (s *Server) init() error {
 		MaxBodyBytes:    cfg.maxBodyBytes,
 		BodyReadTimeout: cfg.bodyTimeout,
 		TimestampSkew:   cfg.timestampSkew,
+		CountCall:       s.hub.CountAPICall,
 	})
 	if err != nil {
 		return fmt.Errorf("sockudo: %w", err)
 	}
 	s.api = api
-	if rule := s.rule(cfg.apiLimit, "api:"); rule != nil {
+	if rule := s.rule(cfg.apiLimit, "api:", &s.apiCount); rule != nil {
 		s.api = ratelimithttp.Middleware(*rule, api)
 	}
-	s.wsRule = s.rule(cfg.wsLimit, "ws:")
+	s.wsRule = s.rule(cfg.wsLimit, "ws:", &s.wsCount)
 	return nil
 }
 

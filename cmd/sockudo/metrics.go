@@ -8,14 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sockudo-go/sockudo"
+	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
 	"github.com/sockudo-go/sockudo/metrics/promcollector"
 )
 
 // metricsHandler serves Prometheus metrics about srv and the process at
-// /metrics, with Sockudo's "sockudo_" prefix.
-func metricsHandler(srv *sockudo.Server) http.Handler {
+// /metrics, named with the configured prefix ("sockudo_" by default) and
+// labelled with the metrics listener's port, as Sockudo does.
+func metricsHandler(srv *sockudo.Server, m config.Metrics) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(promcollector.NewCollector(srv, "sockudo_"),
+	reg.MustRegister(promcollector.NewCollector(srv, m.Prometheus.Prefix, promcollector.WithPort(m.Port)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	mux := http.NewServeMux()

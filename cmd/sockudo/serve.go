@@ -78,6 +78,9 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 		return err
 	}
 	warnFDLimit(log, cfg.HTTP.MaxConnections)
+	if err := cfg.Metrics.Validate(); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
 	ln, err := net.Listen("tcp", addr)
@@ -103,7 +106,7 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	if cfg.Metrics.Enabled {
 		maddr := net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port))
 		warnPublic(log, "metrics", cfg.Metrics.Host)
-		ms = newHTTPServer(maddr, metricsHandler(srv), cfg.HTTP, log)
+		ms = newHTTPServer(maddr, metricsHandler(srv, cfg.Metrics), cfg.HTTP, log)
 		mln, err := net.Listen("tcp", maddr)
 		if err != nil {
 			_ = hs.Close()

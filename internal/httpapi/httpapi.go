@@ -59,6 +59,9 @@ type Config struct {
 	TimestampSkew time.Duration
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
+	// CountCall, when set, is told of each call whose signature checked:
+	// the app, the body bytes read and the response bytes written.
+	CountCall func(appID string, in, out int)
 }
 
 // Handler serves the HTTP API. It is safe for concurrent use.
@@ -70,6 +73,7 @@ type Handler struct {
 	bodyTimeout time.Duration
 	skew        time.Duration
 	now         func() time.Time
+	countCall   func(appID string, in, out int)
 	mux         *http.ServeMux
 	// decoyKey is the key and secret of the stand-in for unknown apps.
 	decoyKey string
@@ -103,6 +107,7 @@ func New(cfg Config) (*Handler, error) {
 		bodyTimeout: cfg.BodyReadTimeout,
 		skew:        cfg.TimestampSkew,
 		now:         cfg.Now,
+		countCall:   cfg.CountCall,
 		mux:         http.NewServeMux(),
 		decoyKey:    rand.Text(),
 		failureLog:  logthrottle.New(time.Second, 10),
@@ -175,12 +180,22 @@ func (h *Handler) endpoint(method string, fn endpointFunc) http.Handler {
 			early(err)
 			return
 		}
+		// The body is read through the server's own writer, which
+		// MaxBytesReader tells to close the connection after a huge body.
+		raw, in := w, 0
+		if h.countCall != nil {
+			cw := &countingWriter{ResponseWriter: w}
+			defer func() { h.countCall(app.ID, in, cw.n) }()
+			w = cw
+			early = func(err error) { apierr.WriteEarly(cw, r, err) }
+		}
 		if err := hub.CheckEnabled(app); err != nil {
 			early(err)
 			return
 		}
-		buf, err := h.readBody(w, r)
+		buf, err := h.readBody(raw, r)
 		if buf != nil {
+			in = buf.Len()
 			defer putBuffer(buf)
 		}
 		if err != nil {

@@ -45,7 +45,7 @@ func (c *Conn) admitSubscribe(name string) bool {
 		// Only the reading goroutine subscribes, so no lock is needed.
 		c.subscribes = rate.NewLimiter(rate.Limit(perSecond), maxChannels)
 	}
-	if !c.subscribes.AllowN(cfg.Now(), 1) {
+	if !c.checkLimit(limitSubscribe, c.subscribes.AllowN(cfg.Now(), 1)) {
 		msg := "Subscription rejected due to rate limit (" + strconv.Itoa(perSecond) + " per second)"
 		if already {
 			// The subscription stands; a channel-scoped error would read

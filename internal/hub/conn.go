@@ -167,6 +167,7 @@ func (c *Conn) writeLoop() {
 		c.spare = nil
 		c.mu.Unlock()
 
+		sent := 0 // bytes, for the counters when a write fails midway
 		for i, f := range batch {
 			// Background context: a write never times out on its own. A
 			// dead peer is detected by the activity timeout, and a slow
@@ -175,6 +176,7 @@ func (c *Conn) writeLoop() {
 			err := c.ws.Write(context.Background(), websocket.MessageText, f)
 			batch[i] = nil
 			if err != nil {
+				c.countSent(i, sent)
 				c.abort()
 				c.mu.Lock()
 				c.writing = false
@@ -185,7 +187,9 @@ func (c *Conn) writeLoop() {
 				c.mu.Unlock()
 				return
 			}
+			sent += len(f)
 		}
+		c.countSent(len(batch), writtenBytes)
 		written = batch
 	}
 }
@@ -295,6 +299,7 @@ func (c *Conn) sendError(code int, message, channel string) {
 			c.protoErrs = rate.NewLimiter(rate.Every(b.ProtocolErrorWindow/time.Duration(b.MaxProtocolErrors)), b.MaxProtocolErrors)
 		}
 		if !c.protoErrs.Allow() {
+			c.countError(errTooManyErrors)
 			c.discard.Store(true)
 			c.closeWith(protocol.CodeInvalidMessage, protocol.ReasonTooManyErrors)
 			return
@@ -326,7 +331,11 @@ func (c *Conn) overInbound(n int) bool {
 	if c.discard.Load() {
 		return true
 	}
-	if (c.inFrames == nil || c.inFrames.Allow()) && (c.inBytes == nil || c.inBytes.AllowN(time.Now(), n)) {
+	c.state.m.bytesIn.Add(uint64(n))
+	if c.inFrames == nil && c.inBytes == nil {
+		return false
+	}
+	if c.checkLimit(limitMessages, (c.inFrames == nil || c.inFrames.Allow()) && (c.inBytes == nil || c.inBytes.AllowN(time.Now(), n))) {
 		return false
 	}
 	c.discard.Store(true)
@@ -402,6 +411,7 @@ func (c *Conn) readOne() bool {
 			if c.overInbound(int(n)) {
 				continue
 			}
+			c.countError(errInvalidMessage)
 			c.sendError(protocol.CodeInvalidMessage, "Binary frames are not supported", "")
 			continue
 		}
@@ -412,6 +422,7 @@ func (c *Conn) readOne() bool {
 			var n int64
 			n, err = io.Copy(io.Discard, r)
 			if err == nil && !c.overInbound(buf.Len()+int(n)) {
+				c.countError(errTooLarge)
 				c.sendError(protocol.CodeInvalidMessage, "Message is larger than "+strconv.Itoa(max)+" bytes", "")
 			}
 			readBufs.Put(buf)
@@ -432,6 +443,7 @@ func (c *Conn) readOne() bool {
 			// RFC 6455 §8.1: a text frame that is not UTF-8 fails the
 			// connection with 1007.
 			readBufs.Put(buf)
+			c.countError(errInvalidMessage)
 			c.discard.Store(true)
 			c.closeGracefully(int(websocket.StatusInvalidFramePayloadData), "Invalid UTF-8 in text frame")
 			continue

@@ -47,5 +47,5 @@ func (c *Conn) allowClientEvent() bool {
 	if c.clientEvents == nil {
 		c.clientEvents = rate.NewLimiter(rate.Limit(max), max)
 	}
-	return c.clientEvents.AllowN(c.hub.cfg.Now(), 1)
+	return c.checkLimit(limitClientEvents, c.clientEvents.AllowN(c.hub.cfg.Now(), 1))
 }

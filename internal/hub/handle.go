@@ -23,6 +23,7 @@ func (c *Conn) handle(frame []byte) {
 	c.state.received.Add(1)
 	m, err := protocol.Decode(frame)
 	if err != nil {
+		c.countError(errInvalidMessage)
 		c.sendError(protocol.CodeInvalidMessage, "Invalid message format: "+err.Error(), "")
 		return
 	}
@@ -76,6 +77,7 @@ func (c *Conn) handleSubscribe(m *protocol.Message) {
 			channelData = string(d.ChannelData)
 		}
 		if err := auth.VerifyToken(d.Auth, c.app.Key, c.app.Secret, auth.ChannelString(c.id, name, channelData)); err != nil {
+			c.countError(errAuth)
 			c.rejectSubscription(name, protocol.CodeUnauthorized, "AuthError", "Invalid signature: "+err.Error(), 401)
 			return
 		}

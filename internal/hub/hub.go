@@ -161,6 +161,7 @@ type Hub struct {
 	closing bool
 
 	conns    atomic.Int64
+	errs     [numErrTypes]atomic.Uint64 // connection errors before the app is known
 	draining chan struct{}
 	wg       sync.WaitGroup // one per open socket
 

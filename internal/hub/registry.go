@@ -37,6 +37,8 @@ type appState struct {
 	mapRebuilds atomic.Uint64 // shard maps rebuilt after a spike
 	listRefused atomic.Uint64 // channel listings refused for size
 
+	m appMetrics // labelled counters (metrics.go)
+
 	socketsMu   sync.Mutex
 	sockets     map[*Conn]struct{}
 	socketsPeak int // shrinks as the shard maps do
@@ -111,6 +113,9 @@ func newAppState(id string, seed maphash.Seed) *appState {
 // deleteChannelLocked removes a channel from its shard s (locked by the
 // caller), counting a rebuild of the shard's map.
 func (a *appState) deleteChannelLocked(s *channelShard, name string) {
+	if ch := s.channels[name]; ch != nil {
+		a.m.active[chanType(ch.kind)].Add(-1)
+	}
 	if s.deleteLocked(name) {
 		a.mapRebuilds.Add(1)
 	}

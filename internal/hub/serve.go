@@ -62,12 +62,14 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		return
 	}
 	if code, msg := checkProtocol(r.URL.Query(), opts.StrictProtocol); code != 0 {
+		h.errs[errBadProtocol].Add(1)
 		reject(code, msg)
 		return
 	}
 	app, err := opts.Apps.FindByKey(r.Context(), key)
 	switch {
 	case errors.Is(err, appmanager.ErrNotFound):
+		h.errs[errAppNotFound].Add(1)
 		reject(protocol.CodeAppNotFound, protocol.ReasonAppNotFound)
 		return
 	case err != nil:
@@ -77,13 +79,16 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 			h.log.LogAttrs(r.Context(), slog.LevelWarn, "app lookup failed",
 				slog.String("app_key", key), slog.Any("error", err), slog.Int64("suppressed", suppressed))
 		}
+		h.errs[errAppLookup].Add(1)
 		reject(protocol.CodeOverCapacity, protocol.ReasonUnavailable)
 		return
 	case !app.Enabled:
+		h.app(app.ID).m.errs[errAppDisabled].Add(1)
 		reject(protocol.CodeAppDisabled, protocol.ReasonAppDisabled)
 		return
 	}
 	if !originAllowed(app.AllowedOrigins, r.Header.Get("Origin")) {
+		h.app(app.ID).m.errs[errOrigin].Add(1)
 		reject(protocol.CodeUnauthorized, protocol.ReasonOriginDenied)
 		return
 	}
@@ -92,6 +97,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	if hook := h.cfg.Hooks.Connect; hook != nil {
 		var refuse *Refusal
 		if data, refuse = hook(r, app, id); refuse != nil {
+			h.app(app.ID).m.errs[errRefused].Add(1)
 			reject(refuse.Code, refuse.Message)
 			return
 		}
@@ -99,6 +105,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	// Count first, then check, so simultaneous upgrades cannot overshoot.
 	if n := h.conns.Add(1); h.cfg.MaxConnections > 0 && n > int64(h.cfg.MaxConnections) {
 		h.conns.Add(-1)
+		h.app(app.ID).m.errs[errOverCapacity].Add(1)
 		reject(protocol.CodeOverCapacity, protocol.ReasonOverCapacity)
 		return
 	}
@@ -106,6 +113,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	if n := state.conns.Add(1); app.MaxConnections > 0 && n > int64(app.MaxConnections) {
 		state.conns.Add(-1)
 		h.conns.Add(-1)
+		state.m.errs[errOverQuota].Add(1)
 		reject(protocol.CodeOverQuota, protocol.ReasonOverQuota)
 		return
 	}

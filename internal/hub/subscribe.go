@@ -41,6 +41,7 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 			ch.members = make(map[string]*member)
 		}
 		s.addLocked(ch)
+		c.state.m.active[chanType(kind)].Add(1)
 	}
 	ch.mu.Lock()
 	s.mu.Unlock()
@@ -69,6 +70,9 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 		m.sockets++
 	}
 	ch.subs[c] = struct{}{}
+	if !wasSub {
+		c.state.m.subs[chanType(ch.kind)].Add(1)
+	}
 	subCount := len(ch.subs)
 	occupied := !wasSub && subCount == 1
 
@@ -161,6 +165,9 @@ func (h *Hub) unsubscribe(c *Conn, name string) {
 	ch.mu.Lock()
 	_, wasSub := ch.subs[c]
 	delete(ch.subs, c)
+	if wasSub {
+		c.state.m.unsubs[chanType(ch.kind)].Add(1)
+	}
 	subCount := len(ch.subs)
 	vacated := wasSub && subCount == 0
 	app := c.app

@@ -22,6 +22,7 @@ func (c *Conn) handleSignin(m *protocol.Message) {
 	}
 	raw := string(d.UserData)
 	if err := auth.VerifyToken(d.Auth, c.app.Key, c.app.Secret, auth.UserString(c.id, raw)); err != nil {
+		c.countError(errAuth)
 		c.sendError(protocol.CodeUnauthorized, "Invalid signature: "+err.Error(), "")
 		return
 	}

@@ -28,6 +28,9 @@ type Rule struct {
 	// client address in, used when there is no X-Forwarded-For; see
 	// ClientIP.
 	RealIPHeader string
+	// Observe, when set, is told of each decision the limiter made
+	// (not of its failures), for metrics.
+	Observe func(limited bool)
 }
 
 // Middleware returns a handler that applies rule to each request and calls
@@ -54,6 +57,9 @@ func (rule Rule) Check(w http.ResponseWriter, r *http.Request) bool {
 			apierr.WriteEarly(w, r, apierr.New(http.StatusServiceUnavailable, apierr.CodeUnavailable, "rate limiter unavailable, retry later"))
 		}
 		return false
+	}
+	if rule.Observe != nil {
+		rule.Observe(!res.Allowed)
 	}
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit))

@@ -18,7 +18,7 @@ func ExampleNewCollector() {
 		log.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(promcollector.NewCollector(srv, "sockudo_"))
+	reg.MustRegister(promcollector.NewCollector(srv, promcollector.DefaultPrefix, promcollector.WithPort(9601)))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	_ = mux // http.ListenAndServe("127.0.0.1:9601", mux)

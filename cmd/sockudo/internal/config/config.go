@@ -70,6 +70,13 @@ type Metrics struct {
 	Host    string `json:"host"`
 	Port    int    `json:"port"`
 	Driver  string `json:"driver"`
+	// Prometheus.Prefix starts every metric name (METRICS_PROMETHEUS_PREFIX).
+	Prometheus Prometheus `json:"prometheus"`
+}
+
+// Prometheus is the "metrics.prometheus" section.
+type Prometheus struct {
+	Prefix string `json:"prefix"`
 }
 
 // SSL is the "ssl" section: TLS on the main listener.
@@ -99,7 +106,7 @@ func Default() Config {
 		Queue:                     defaultQueueConfig(),
 		RateLimiter:               defaultRateLimiterConfig(),
 		Webhooks:                  defaultWebhooksConfig(),
-		Metrics:                   Metrics{Enabled: true, Host: "127.0.0.1", Port: 9601, Driver: "prometheus"},
+		Metrics:                   Metrics{Enabled: true, Host: "127.0.0.1", Port: 9601, Driver: "prometheus", Prometheus: Prometheus{Prefix: "sockudo_"}},
 		Adapter:                   Adapter{Driver: "local"},
 		ChannelLimits:             defaultChannelLimits(),
 		EventLimits:               defaultEventLimits(),
@@ -212,6 +219,7 @@ func (c *Config) applyEnv(e env) error {
 	}
 	e.str(&c.Metrics.Host, "METRICS_HOST")
 	e.str(&c.Metrics.Driver, "METRICS_DRIVER")
+	e.str(&c.Metrics.Prometheus.Prefix, "METRICS_PROMETHEUS_PREFIX")
 	if err := e.boolean(&c.SSL.Enabled, "SSL_ENABLED"); err != nil {
 		return err
 	}
