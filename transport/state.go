@@ -256,8 +256,10 @@ type Transition struct {
 	Resumed bool
 	// Seq is the channel's sequence after the transition: it grows by one
 	// with each ChannelOccupied, ChannelVacated, MemberAdded and
-	// MemberRemoved of the channel (confirmations carry the current one),
-	// so sorting a channel's transitions by Seq gives their order.
+	// MemberRemoved of the channel, so sorting a channel's transitions by
+	// Seq gives their order. A VacateConfirmed or RemovalConfirmed carries
+	// the Seq of the ChannelVacated or MemberRemoved it confirms. Sequences
+	// restart after a wipe.
 	Seq uint64
 }
 

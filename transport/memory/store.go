@@ -57,8 +57,16 @@ type chanRec struct {
 	total     int
 	members   map[string]*memberRec // users with sockets
 	seq       uint64
-	vacateDue time.Time            // zero: no vacate hold
-	removeDue map[string]time.Time // user -> member_removed hold
+	vacateDue time.Time // zero: no vacate hold
+	vacateSeq uint64    // seq of the ChannelVacated held
+	removeDue map[string]hold // user -> member_removed hold
+}
+
+// hold is a pending member_removed: when it runs out and the seq of the
+// MemberRemoved it confirms.
+type hold struct {
+	at  time.Time
+	seq uint64
 }
 
 type memberRec struct {
@@ -88,7 +96,7 @@ func (r *countRec) set(inc string, n int) (before, after int) {
 func (s *store) channel(k chanKey) *chanRec {
 	rec := s.channels[k]
 	if rec == nil {
-		rec = &chanRec{subs: make(map[string]int), members: make(map[string]*memberRec), removeDue: make(map[string]time.Time)}
+		rec = &chanRec{subs: make(map[string]int), members: make(map[string]*memberRec), removeDue: make(map[string]hold)}
 		s.channels[k] = rec
 	}
 	return rec
@@ -107,7 +115,7 @@ func (s *store) fresh(k verKey, v uint64) bool {
 // setChannel sets inc's subscribers of channel k and the sockets of the
 // users in members on it, returning the transitions. quiet (Restore)
 // reports none and starts no hold. hold < 0 confirms removals at once.
-func (s *store) setChannel(k chanKey, inc string, subs int, members map[string]int, info json.RawMessage, hold time.Duration, now time.Time, quiet bool) []transport.Transition {
+func (s *store) setChannel(k chanKey, inc string, subs int, members map[string]int, info json.RawMessage, holdFor time.Duration, now time.Time, quiet bool) []transport.Transition {
 	rec := s.channel(k)
 	var out []transport.Transition
 	emit := func(tr transport.Transition) {
@@ -115,6 +123,7 @@ func (s *store) setChannel(k chanKey, inc string, subs int, members map[string]i
 			return
 		}
 		tr.App, tr.Channel = k.app, k.name
+		// A confirmation at once carries the seq of its removal.
 		if tr.Kind != transport.VacateConfirmed && tr.Kind != transport.RemovalConfirmed {
 			rec.seq++
 		}
@@ -167,10 +176,10 @@ func (s *store) setChannel(k chanKey, inc string, subs int, members map[string]i
 			emit(transport.Transition{Kind: transport.MemberRemoved, UserID: u})
 			switch {
 			case quiet:
-			case hold < 0:
+			case holdFor < 0:
 				emit(transport.Transition{Kind: transport.RemovalConfirmed, UserID: u})
 			default:
-				rec.removeDue[u] = now.Add(hold)
+				rec.removeDue[u] = hold{now.Add(holdFor), rec.seq}
 				s.held[k] = struct{}{}
 			}
 		case m.total == 0:
@@ -182,10 +191,10 @@ func (s *store) setChannel(k chanKey, inc string, subs int, members map[string]i
 		emit(transport.Transition{Kind: transport.ChannelVacated})
 		switch {
 		case quiet:
-		case hold < 0:
+		case holdFor < 0:
 			emit(transport.Transition{Kind: transport.VacateConfirmed})
 		default:
-			rec.vacateDue = now.Add(hold)
+			rec.vacateDue, rec.vacateSeq = now.Add(holdFor), rec.seq
 			s.held[k] = struct{}{}
 		}
 	}
@@ -302,19 +311,20 @@ func (s *store) due(now time.Time) []transport.Transition {
 			continue
 		}
 		var users []string
-		for u, at := range rec.removeDue {
-			if !now.Before(at) {
+		for u, h := range rec.removeDue {
+			if !now.Before(h.at) {
 				users = append(users, u)
 			}
 		}
 		slices.Sort(users)
 		for _, u := range users {
+			seq := rec.removeDue[u].seq
 			delete(rec.removeDue, u)
-			out = append(out, transport.Transition{Kind: transport.RemovalConfirmed, App: k.app, Channel: k.name, UserID: u, Seq: rec.seq})
+			out = append(out, transport.Transition{Kind: transport.RemovalConfirmed, App: k.app, Channel: k.name, UserID: u, Seq: seq})
 		}
 		if !rec.vacateDue.IsZero() && !now.Before(rec.vacateDue) {
 			rec.vacateDue = time.Time{}
-			out = append(out, transport.Transition{Kind: transport.VacateConfirmed, App: k.app, Channel: k.name, Seq: rec.seq})
+			out = append(out, transport.Transition{Kind: transport.VacateConfirmed, App: k.app, Channel: k.name, Seq: rec.vacateSeq})
 		}
 		if rec.vacateDue.IsZero() && len(rec.removeDue) == 0 {
 			delete(s.held, k)
