@@ -57,8 +57,8 @@ type chanRec struct {
 	total     int
 	members   map[string]*memberRec // users with sockets
 	seq       uint64
-	vacateDue time.Time // zero: no vacate hold
-	vacateSeq uint64    // seq of the ChannelVacated held
+	vacateDue time.Time       // zero: no vacate hold
+	vacateSeq uint64          // seq of the ChannelVacated held
 	removeDue map[string]hold // user -> member_removed hold
 }
 
