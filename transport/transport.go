@@ -93,9 +93,8 @@ type Node interface {
 // calls its methods one at a time per node, from its own goroutine; they
 // must not block (queue or drop). While the node runs, transitions and
 // Lost are never dropped by the driver; messages may be (see Broker). A
-// node that dies right after claiming a transition loses it with its
-// process: delivery of webhooks stays at least once only where the store
-// makes it so (see each driver).
+// node that dies after claiming a transition and before its Handler ran
+// loses it with its process.
 type Handler interface {
 	// Message delivers msg published on t by another node. msg must not
 	// be modified; it may be kept.
