@@ -92,6 +92,7 @@ func Run(t *testing.T, h Harness) {
 		{"PresenceTwoNodes", 0, testPresenceTwoNodes},
 		{"PresenceStorm", 0, testPresenceStorm},
 		{"UsersOnline", 0, testUsersOnline},
+		{"RandomSchedule", 0, testRandomSchedule},
 		{"MemberLimit", 0, testMemberLimit},
 		{"MaxConnections", 0, testMaxConnections},
 		{"HoldCancelledOnOtherNode", 0, testHoldCancelled},
