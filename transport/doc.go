@@ -40,5 +40,6 @@
 //   - A wiped store is reported as Lost(StoreWiped); Restore uploads the
 //     node's local state again without reporting any transition.
 //
-// Every method takes a context first and returns by its deadline.
+// Every call that reaches the backend takes a context first and returns
+// by its deadline.
 package transport
