@@ -48,6 +48,8 @@ type Config struct {
 	// ChannelLimits and EventLimits are per-socket caps (limits.go).
 	ChannelLimits ChannelLimits `json:"channel_limits"`
 	EventLimits   EventLimits   `json:"event_limits"`
+	// Logging sets the log level and format (logging.go).
+	Logging Logging `json:"logging"`
 }
 
 // Database is the "database" section: connection settings that the
@@ -73,6 +75,10 @@ type SSL struct {
 	Enabled  bool   `json:"enabled"`
 	CertPath string `json:"cert_path"`
 	KeyPath  string `json:"key_path"`
+	// RedirectHTTP also listens on HTTPPort (default 80) and redirects
+	// plain HTTP there to https with 308.
+	RedirectHTTP bool `json:"redirect_http"`
+	HTTPPort     int  `json:"http_port"`
 }
 
 // Adapter is the horizontal-scaling section. Only "local" is served by
@@ -99,6 +105,8 @@ func Default() Config {
 		Adapter:                   Adapter{Driver: "local"},
 		ChannelLimits:             defaultChannelLimits(),
 		EventLimits:               defaultEventLimits(),
+		Logging:                   defaultLoggingConfig(),
+		SSL:                       SSL{HTTPPort: 80},
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -208,11 +216,17 @@ func (c *Config) applyEnv(e env) error {
 	}
 	e.str(&c.SSL.CertPath, "SSL_CERT_PATH")
 	e.str(&c.SSL.KeyPath, "SSL_KEY_PATH")
+	if err := e.boolean(&c.SSL.RedirectHTTP, "SSL_REDIRECT_HTTP"); err != nil {
+		return err
+	}
+	if err := e.integer(&c.SSL.HTTPPort, "SSL_HTTP_PORT"); err != nil {
+		return err
+	}
 	e.str(&c.Adapter.Driver, "ADAPTER_DRIVER")
 	for _, s := range []interface{ applyEnv(env) error }{
 		&c.HTTP, &c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
 		&c.Database.Redis, &c.Database.MySQL, &c.Database.Postgres, &c.Database.DynamoDB, &c.Database.ScyllaDB,
-		&c.ChannelLimits, &c.EventLimits,
+		&c.ChannelLimits, &c.EventLimits, &c.Logging,
 	} {
 		if err := s.applyEnv(e); err != nil {
 			return err
