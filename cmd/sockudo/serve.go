@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sockudo-go/sockudo"
@@ -48,43 +51,119 @@ func handler(prefix string, srv *sockudo.Server) http.Handler {
 	})
 }
 
-// serve runs the HTTP (and metrics) listeners until ctx is cancelled, then
-// shuts down within the grace period.
+// listener is one bound socket and the server that will serve it.
+type listener struct {
+	name string
+	ln   net.Listener
+	hs   *http.Server
+	tls  bool
+}
+
+// serve binds every listener first (main, metrics, the http->https
+// redirect), so a taken port fails the start before anything is reported
+// as serving, then serves them until ctx is cancelled and shuts down
+// within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
+	if err := listen(ctx, cfg, srv, log); err != nil {
+		// Stop the server's background work (webhook delivery) before
+		// the caller closes the drivers under it.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return err
+	}
+	return nil
+}
+
+// listen is serve without the cleanup after a failed start.
+func listen(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
 	if err := cfg.HTTP.Validate(); err != nil {
 		return err
 	}
+	var ls []*listener
+	closeAll := func() {
+		for _, l := range ls {
+			_ = l.ln.Close()
+		}
+	}
+	bind := func(name, addr string, h http.Handler) (*listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("%s listener: %w", name, err)
+		}
+		l := &listener{name: name, ln: ln, hs: newHTTPServer(addr, h, cfg.HTTP, log)}
+		ls = append(ls, l)
+		return l, nil
+	}
+
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
-	errc := make(chan error, 2)
-	go func() {
+	var certs *certReloader
+	if cfg.SSL.Enabled {
 		var err error
-		if cfg.SSL.Enabled {
-			log.Info("serving", "addr", addr, "tls", true)
-			err = hs.ListenAndServeTLS(cfg.SSL.CertPath, cfg.SSL.KeyPath)
-		} else {
-			log.Info("serving", "addr", addr)
-			err = hs.ListenAndServe()
+		if certs, err = newCertReloader(cfg.SSL.CertPath, cfg.SSL.KeyPath, log); err != nil {
+			return err
 		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
+	}
+	main, err := bind("main", addr, handler(cfg.PathPrefix, srv))
+	if err != nil {
+		return err
+	}
+	if certs != nil {
+		main.tls = true
+		main.hs.TLSConfig = certs.tlsConfig()
+		if cfg.SSL.RedirectHTTP {
+			raddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.SSL.HTTPPort))
+			if _, err := bind("http redirect", raddr, redirectHandler(cfg.Port)); err != nil {
+				return err
+			}
 		}
-	}()
-	var ms *http.Server
+	}
 	if cfg.Metrics.Enabled {
 		maddr := net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port))
 		warnPublic(log, "metrics", cfg.Metrics.Host)
-		ms = newHTTPServer(maddr, metricsHandler(srv), cfg.HTTP, log)
+		if _, err := bind("metrics", maddr, metricsHandler(srv)); err != nil {
+			return err
+		}
+	}
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if certs != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go certs.watch(wctx, hup, certPollInterval)
+	}
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		// The configured host with the bound port (the port may be 0).
+		host, _, _ := net.SplitHostPort(l.hs.Addr)
+		_, port, _ := net.SplitHostPort(l.ln.Addr().String())
+		bound := net.JoinHostPort(host, port)
+		switch {
+		case l.name == "main":
+			log.Info("serving", "addr", bound, "tls", l.tls)
+		case l.name == "metrics":
+			log.Info("serving metrics", "addr", bound+"/metrics")
+		default:
+			log.Info("serving "+l.name, "addr", bound, "to_port", cfg.Port)
+		}
 		go func() {
-			log.Info("serving metrics", "addr", maddr+"/metrics")
-			if err := ms.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("metrics: %w", err)
+			var err error
+			if l.tls {
+				err = l.hs.ServeTLS(l.ln, "", "")
+			} else {
+				err = l.hs.Serve(l.ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s listener: %w", l.name, err)
 			}
 		}()
 	}
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	grace := config.Seconds(cfg.ShutdownGracePeriod)
@@ -98,9 +177,8 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, sockudo.ErrServerClosed) {
 		log.Warn("shutdown", "error", err)
 	}
-	_ = hs.Shutdown(sctx)
-	if ms != nil {
-		_ = ms.Shutdown(sctx)
+	for _, l := range ls {
+		_ = l.hs.Shutdown(sctx)
 	}
-	return nil
+	return failed
 }
