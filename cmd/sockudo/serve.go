@@ -114,7 +114,9 @@ func listen(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *s
 		main.hs.TLSConfig = certs.tlsConfig()
 		if cfg.SSL.RedirectHTTP {
 			raddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.SSL.HTTPPort))
-			if _, err := bind("http redirect", raddr, redirectHandler(cfg.Port)); err != nil {
+			// The bound port, which differs from cfg.Port when that is 0.
+			httpsPort := main.ln.Addr().(*net.TCPAddr).Port
+			if _, err := bind("http redirect", raddr, redirectHandler(httpsPort)); err != nil {
 				return err
 			}
 		}
@@ -147,7 +149,7 @@ func listen(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *s
 		case l.name == "metrics":
 			log.Info("serving metrics", "addr", bound+"/metrics")
 		default:
-			log.Info("serving "+l.name, "addr", bound, "to_port", cfg.Port)
+			log.Info("serving "+l.name, "addr", bound, "to_port", main.ln.Addr().(*net.TCPAddr).Port)
 		}
 		go func() {
 			var err error
