@@ -209,7 +209,10 @@ func (c *config) validate() error {
 }
 
 // WithLogger sets the logger (default slog.Default()). Use
-// slog.New(slog.DiscardHandler) for silence.
+// slog.New(slog.DiscardHandler) for silence. At debug level the server
+// also logs connects, disconnects, subscribes, auth refusals and HTTP API
+// 4xx answers (never payloads or credentials), each kind capped so that a
+// flood cannot fill the disk.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithAppManager sets where apps are looked up. The server caches lookups

@@ -3,7 +3,7 @@
 // protocol on 0.0.0.0:6001 for the app app-id / app-key / app-secret,
 // with in-memory drivers:
 //
-//	go run ./cmd/sockudo [--config config.json]
+//	go run ./cmd/sockudo [--config config.json] [--check-config] [--version]
 //
 // Configuration comes from defaults, then a Sockudo-shaped config.json
 // given with --config, then Sockudo's environment variables (HOST, PORT,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
@@ -29,10 +28,7 @@ func newHTTPServer(addr string, h http.Handler, c config.HTTP, log *slog.Logger)
 // warnPublic logs a warning when host is not a loopback address, for
 // listeners (metrics) that should not face the internet.
 func warnPublic(log *slog.Logger, what, host string) {
-	if host == "localhost" {
-		return
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if isLoopback(host) {
 		return
 	}
 	log.Warn(what+" listener is bound to a non-loopback address; keep it off the internet", "host", host)

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sockudo-go/sockudo"
@@ -71,9 +74,32 @@ func warnFDLimit(log *slog.Logger, max int) {
 	}
 }
 
-// serve runs the HTTP (and metrics) listeners until ctx is cancelled, then
-// shuts down within the grace period.
+// listener is one bound socket and the server that will serve it.
+type listener struct {
+	name string
+	ln   net.Listener
+	hs   *http.Server
+	tls  bool
+}
+
+// serve binds every listener first (main, metrics, the http->https
+// redirect), so a taken port fails the start before anything is reported
+// as serving, then serves them until ctx is cancelled and shuts down
+// within the grace period.
 func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
+	if err := listen(ctx, cfg, srv, log); err != nil {
+		// Stop the server's background work (webhook delivery) before
+		// the caller closes the drivers under it.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return err
+	}
+	return nil
+}
+
+// listen is serve without the cleanup after a failed start.
+func listen(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *slog.Logger) error {
 	if err := cfg.HTTP.Validate(); err != nil {
 		return err
 	}
@@ -81,48 +107,95 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	if err := cfg.Metrics.Validate(); err != nil {
 		return err
 	}
+	var ls []*listener
+	closeAll := func() {
+		for _, l := range ls {
+			_ = l.ln.Close()
+		}
+	}
+	// bind listens on addr, holding at most maxConns connections (see
+	// limitConns; tls: a refusal cannot be answered in plain text).
+	bind := func(name, addr string, h http.Handler, maxConns int, tls bool) (*listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("%s listener: %w", name, err)
+		}
+		hs := newHTTPServer(addr, h, cfg.HTTP, log)
+		l := &listener{name: name, ln: limitConns(ln, hs, maxConns, tls, log), hs: hs}
+		ls = append(ls, l)
+		return l, nil
+	}
+
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
-	hs := newHTTPServer(addr, handler(cfg.PathPrefix, srv), cfg.HTTP, log)
-	ln, err := net.Listen("tcp", addr)
+	var certs *certReloader
+	if cfg.SSL.Enabled {
+		var err error
+		if certs, err = newCertReloader(cfg.SSL.CertPath, cfg.SSL.KeyPath, log); err != nil {
+			return err
+		}
+	}
+	main, err := bind("main", addr, handler(cfg.PathPrefix, srv), cfg.HTTP.MaxConnections, certs != nil)
 	if err != nil {
 		return err
 	}
-	lim := limitConns(ln, hs, cfg.HTTP.MaxConnections, cfg.SSL.Enabled, log)
-	errc := make(chan error, 2)
-	go func() {
-		var err error
-		if cfg.SSL.Enabled {
-			log.Info("serving", "addr", addr, "tls", true, "max_connections", cfg.HTTP.MaxConnections)
-			err = hs.ServeTLS(lim, cfg.SSL.CertPath, cfg.SSL.KeyPath)
-		} else {
-			log.Info("serving", "addr", addr, "max_connections", cfg.HTTP.MaxConnections)
-			err = hs.Serve(lim)
+	if certs != nil {
+		main.tls = true
+		main.hs.TLSConfig = certs.tlsConfig()
+		if cfg.SSL.RedirectHTTP {
+			raddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.SSL.HTTPPort))
+			// The bound port, which differs from cfg.Port when that is 0.
+			httpsPort := main.ln.Addr().(*net.TCPAddr).Port
+			if _, err := bind("http redirect", raddr, redirectHandler(httpsPort), cfg.HTTP.MaxConnections, false); err != nil {
+				return err
+			}
 		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
-	var ms *http.Server
+	}
 	if cfg.Metrics.Enabled {
 		maddr := net.JoinHostPort(cfg.Metrics.Host, strconv.Itoa(cfg.Metrics.Port))
 		warnPublic(log, "metrics", cfg.Metrics.Host)
-		ms = newHTTPServer(maddr, metricsHandler(srv, cfg.Metrics), cfg.HTTP, log)
-		mln, err := net.Listen("tcp", maddr)
-		if err != nil {
-			_ = hs.Close()
-			return fmt.Errorf("metrics: %w", err)
+		if _, err := bind("metrics", maddr, metricsHandler(srv, cfg.Metrics), metricsMaxConnections, false); err != nil {
+			return err
 		}
-		mlim := limitConns(mln, ms, metricsMaxConnections, false, log)
+	}
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if certs != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go certs.watch(wctx, hup, certPollInterval)
+	}
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		// The configured host with the bound port (the port may be 0).
+		host, _, _ := net.SplitHostPort(l.hs.Addr)
+		_, port, _ := net.SplitHostPort(l.ln.Addr().String())
+		bound := net.JoinHostPort(host, port)
+		switch {
+		case l.name == "main":
+			log.Info("serving", "addr", bound, "tls", l.tls, "max_connections", cfg.HTTP.MaxConnections)
+		case l.name == "metrics":
+			log.Info("serving metrics", "addr", bound+"/metrics")
+		default:
+			log.Info("serving "+l.name, "addr", bound, "to_port", main.ln.Addr().(*net.TCPAddr).Port)
+		}
 		go func() {
-			log.Info("serving metrics", "addr", maddr+"/metrics")
-			if err := ms.Serve(mlim); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("metrics: %w", err)
+			var err error
+			if l.tls {
+				err = l.hs.ServeTLS(l.ln, "", "")
+			} else {
+				err = l.hs.Serve(l.ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s listener: %w", l.name, err)
 			}
 		}()
 	}
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	grace := config.Seconds(cfg.ShutdownGracePeriod)
@@ -136,9 +209,8 @@ func serve(ctx context.Context, cfg *config.Config, srv *sockudo.Server, log *sl
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, sockudo.ErrServerClosed) {
 		log.Warn("shutdown", "error", err)
 	}
-	_ = hs.Shutdown(sctx)
-	if ms != nil {
-		_ = ms.Shutdown(sctx)
+	for _, l := range ls {
+		_ = l.hs.Shutdown(sctx)
 	}
-	return nil
+	return failed
 }

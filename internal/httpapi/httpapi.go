@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/internal/apierr"
+	"github.com/sockudo-go/sockudo/internal/debuglog"
 	"github.com/sockudo-go/sockudo/internal/hub"
 	"github.com/sockudo-go/sockudo/internal/logthrottle"
 )
@@ -69,6 +70,7 @@ type Handler struct {
 	apps        appmanager.Manager
 	hub         Hub
 	log         *slog.Logger
+	dbg         *debuglog.Sampler
 	maxBody     int64
 	bodyTimeout time.Duration
 	skew        time.Duration
@@ -103,6 +105,7 @@ func New(cfg Config) (*Handler, error) {
 		apps:        cfg.Apps,
 		hub:         cfg.Hub,
 		log:         cfg.Logger,
+		dbg:         debuglog.New(cfg.Logger, "http_api"),
 		maxBody:     cfg.MaxBodyBytes,
 		bodyTimeout: cfg.BodyReadTimeout,
 		skew:        cfg.TimestampSkew,
@@ -131,6 +134,10 @@ func New(cfg Config) (*Handler, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.dbg.Enabled(r.Context()) {
+		h.serveDebug(w, r)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -74,6 +74,10 @@ type Conn struct {
 	pingAt   atomic.Int64 // when the outstanding server ping was sent, or 0
 	timer    *time.Timer
 	authTime *time.Timer
+	// born is when the socket opened (unix nanoseconds) and endErr the
+	// read error that ended it, for the disconnect debug line.
+	born   int64
+	endErr error
 }
 
 var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -400,6 +404,7 @@ func (c *Conn) readOne() bool {
 		}
 		typ, r, err := c.ws.Reader(c.ctx)
 		if err != nil {
+			c.endErr = err
 			return false
 		}
 		c.touch()
@@ -460,6 +465,7 @@ func (c *Conn) readOne() bool {
 // cleanup removes the socket from every registry, firing the transitions
 // its departure causes.
 func (c *Conn) cleanup() {
+	c.debugDisconnect(c.ctx)
 	c.abort()
 	c.timer.Stop()
 	if c.authTime != nil {

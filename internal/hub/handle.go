@@ -108,6 +108,7 @@ func (c *Conn) handleSubscribe(m *protocol.Message) {
 // soketi's channel-scoped pusher:subscription_error, which pusher-js
 // delivers to channel.bind('pusher:subscription_error').
 func (c *Conn) rejectSubscription(channel string, code int, typ, message string, status int) {
+	c.debugSubscribeRefused(channel, code, typ, message)
 	c.send(protocol.Error(code, message, channel))
 	c.send(protocol.SubscriptionError(channel, typ, message, status))
 }

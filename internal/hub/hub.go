@@ -154,6 +154,7 @@ func (c *Config) validate() error {
 type Hub struct {
 	cfg  Config
 	log  *slog.Logger
+	dbg  debugLogs
 	seed maphash.Seed
 
 	mu      sync.RWMutex
@@ -178,6 +179,7 @@ func New(cfg Config) (*Hub, error) {
 	return &Hub{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		dbg:      newDebugLogs(cfg.Logger),
 		seed:     maphash.MakeSeed(),
 		apps:     make(map[string]*appState),
 		draining: make(chan struct{}),

@@ -53,6 +53,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	ws.SetReadLimit(int64(h.cfg.MaxMessageBytes) * 4)
 
 	reject := func(code int, message string) {
+		h.debugConnectRefused(r, key, code, message)
 		_ = ws.Write(r.Context(), websocket.MessageText, protocol.Error(code, message, ""))
 		_ = ws.Close(websocket.StatusCode(code), message)
 	}
@@ -125,6 +126,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 	c.writeFn, c.readFn = c.writeLoop, c.readLoop
 	c.startBudgets()
 	c.touch()
+	c.born = c.lastRead.Load()
 	state.addSocket(c)
 	c.timer = time.AfterFunc(h.cfg.ActivityTimeout, c.onTimer)
 	if app.EnableUserAuthentication {
@@ -134,6 +136,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, key string, opts C
 		c.closeGracefully(protocol.CodeReconnect, protocol.ReasonShutdown)
 	}
 	c.send(protocol.ConnectionEstablished(c.id, int(h.cfg.ActivityTimeout/time.Second)))
+	c.debugConnect(r)
 	// Read on a goroutine of our own so net/http can free the request's
 	// objects, and so the reader's stack stays small (see readLoop).
 	go c.readFn()

@@ -120,6 +120,7 @@ func (h *Hub) subscribe(c *Conn, name string, kind protocol.Channel, pm *presenc
 	if !wasSub {
 		h.subscriptionCountChanged(app, ch, subCount)
 	}
+	c.debugSubscribed(name)
 }
 
 // resubscribe answers a subscribe to a channel c already has without

@@ -23,24 +23,24 @@ func (c *Conn) handleSignin(m *protocol.Message) {
 	raw := string(d.UserData)
 	if err := auth.VerifyToken(d.Auth, c.app.Key, c.app.Secret, auth.UserString(c.id, raw)); err != nil {
 		c.countError(errAuth)
-		c.sendError(protocol.CodeUnauthorized, "Invalid signature: "+err.Error(), "")
+		c.refuseSignin("Invalid signature: " + err.Error())
 		return
 	}
 	var ud userData
 	if err := json.Unmarshal([]byte(raw), &ud); err != nil {
-		c.sendError(protocol.CodeUnauthorized, "user_data is not a JSON object", "")
+		c.refuseSignin("user_data is not a JSON object")
 		return
 	}
 	var id string
 	if len(ud.ID) == 0 || ud.ID[0] != '"' || json.Unmarshal(ud.ID, &id) != nil || id == "" {
-		c.sendError(protocol.CodeUnauthorized, "user_data.id must be a non-empty string", "")
+		c.refuseSignin("user_data.id must be a non-empty string")
 		return
 	}
 	c.subMu.Lock()
 	current := c.userID
 	c.subMu.Unlock()
 	if current != "" && current != id {
-		c.sendError(protocol.CodeUnauthorized, "Already signed in as another user", "")
+		c.refuseSignin("Already signed in as another user")
 		return
 	}
 	watch := ud.Watchlist

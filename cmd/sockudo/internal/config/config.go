@@ -52,6 +52,8 @@ type Config struct {
 	CORS CORS `json:"cors"`
 	// WebSocket holds permessage-deflate (websocket.go).
 	WebSocket WebSocket `json:"websocket"`
+	// Logging sets the log level and format (logging.go).
+	Logging Logging `json:"logging"`
 }
 
 // Database is the "database" section: connection settings that the
@@ -84,6 +86,10 @@ type SSL struct {
 	Enabled  bool   `json:"enabled"`
 	CertPath string `json:"cert_path"`
 	KeyPath  string `json:"key_path"`
+	// RedirectHTTP also listens on HTTPPort (default 80) and redirects
+	// plain HTTP there to https with 308.
+	RedirectHTTP bool `json:"redirect_http"`
+	HTTPPort     int  `json:"http_port"`
 }
 
 // Adapter is the horizontal-scaling section. Only "local" is served by
@@ -112,6 +118,8 @@ func Default() Config {
 		EventLimits:               defaultEventLimits(),
 		CORS:                      defaultCORSConfig(),
 		WebSocket:                 defaultWebSocketConfig(),
+		Logging:                   defaultLoggingConfig(),
+		SSL:                       SSL{HTTPPort: 80},
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -225,11 +233,17 @@ func (c *Config) applyEnv(e env) error {
 	}
 	e.str(&c.SSL.CertPath, "SSL_CERT_PATH")
 	e.str(&c.SSL.KeyPath, "SSL_KEY_PATH")
+	if err := e.boolean(&c.SSL.RedirectHTTP, "SSL_REDIRECT_HTTP"); err != nil {
+		return err
+	}
+	if err := e.integer(&c.SSL.HTTPPort, "SSL_HTTP_PORT"); err != nil {
+		return err
+	}
 	e.str(&c.Adapter.Driver, "ADAPTER_DRIVER")
 	for _, s := range []interface{ applyEnv(env) error }{
 		&c.HTTP, &c.AppManager, &c.DatabasePooling, &c.Cache, &c.Queue, &c.RateLimiter, &c.Webhooks,
 		&c.Database.Redis, &c.Database.MySQL, &c.Database.Postgres, &c.Database.DynamoDB, &c.Database.ScyllaDB,
-		&c.ChannelLimits, &c.EventLimits, &c.CORS, &c.WebSocket,
+		&c.ChannelLimits, &c.EventLimits, &c.CORS, &c.WebSocket, &c.Logging,
 	} {
 		if err := s.applyEnv(e); err != nil {
 			return err
