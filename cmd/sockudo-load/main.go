@@ -304,10 +304,5 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err := printTable(stdout, rows); err != nil {
 		return err
 	}
-	for _, r := range rows {
-		if strings.HasPrefix(r.scenario, scenarioSoak+"/") && r.verdict == verdictMiss {
-			return errSoakFailed
-		}
-	}
-	return nil
+	return soakVerdict(rows)
 }

@@ -138,6 +138,18 @@ func soakLimitsFor(base procSample) soakLimits {
 // table is printed.
 var errSoakFailed = errors.New("soak: the server's resources did not return to the baseline, or messages were lost")
 
+// soakVerdict returns errSoakFailed when a soak row missed its target,
+// so that the tool exits non-zero; the other scenarios' targets are
+// figures to read, not failures.
+func soakVerdict(rows []row) error {
+	for _, r := range rows {
+		if strings.HasPrefix(r.scenario, scenarioSoak+"/") && r.verdict == verdictMiss {
+			return errSoakFailed
+		}
+	}
+	return nil
+}
+
 // soak runs the churn of -soak-pool clients against t (sockudo) for
 // -duration while sampling the server process every -soak-sample, then
 // waits for the server to empty and compares the final figures with the
@@ -205,6 +217,9 @@ wait:
 	settleStart := time.Now()
 	if err := waitFor(ctx, "sockudo to count no socket, channel or user", empty); err != nil {
 		l.logf("soak: %v", err)
+	}
+	if l.beforeFinal != nil {
+		l.beforeFinal()
 	}
 	settle(ctx)
 	final := sampleProc(t, true)

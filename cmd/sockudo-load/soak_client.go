@@ -315,7 +315,7 @@ func (ss *session) read(ws *websocket.Conn) {
 			seq, ok := intAfter(msg, `"seq`)
 			ss.mu.Lock()
 			ss.n.Received++
-			if st := ss.subs[f.Channel]; ok && st != nil && st.floor >= 0 && seq >= st.floor {
+			if st := ss.subs[f.Channel]; ok && st != nil && !st.gone && st.floor >= 0 && seq >= st.floor {
 				switch {
 				case seq < st.next:
 					ss.n.Duplicates++
