@@ -67,6 +67,7 @@ type config struct {
 	soakChannels int
 	soakLife     time.Duration
 	soakSample   time.Duration
+	soakRSSSlack int // MiB
 }
 
 // latencySpec is one latency scenario: subs subscribers, rate publishes/s.
@@ -102,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.soakChannels, "soak-channels", 4, "soak: channels of each kind (public, private, presence)")
 	fs.DurationVar(&cfg.soakLife, "soak-life", 3*time.Second, "soak: longest session; each lasts a random time from a quarter of it")
 	fs.DurationVar(&cfg.soakSample, "soak-sample", 5*time.Second, "soak: interval between samples of the server process")
+	fs.IntVar(&cfg.soakRSSSlack, "soak-rss-slack", soakRSSSlack, "soak: RSS `MiB` allowed over the baseline at the end (or half the baseline, if more)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sockudo-load [flags]\n\nMeasures sockudo against the floor broadcaster on loopback; see go doc ./cmd/sockudo-load.")
 		fs.PrintDefaults()
@@ -151,6 +153,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-soak-channels: %d is not in [1, 100]", cfg.soakChannels)
 	case cfg.soakLife < 100*time.Millisecond || cfg.soakLife > time.Hour:
 		return config{}, fmt.Errorf("-soak-life: %s is not in [100ms, 1h]", cfg.soakLife)
+	case cfg.soakRSSSlack < 0 || cfg.soakRSSSlack > 1<<20:
+		return config{}, fmt.Errorf("-soak-rss-slack: %d is not in [0, %d]", cfg.soakRSSSlack, 1<<20)
 	case cfg.soakSample < 100*time.Millisecond || cfg.soakSample > time.Hour:
 		return config{}, fmt.Errorf("-soak-sample: %s is not in [100ms, 1h]", cfg.soakSample)
 	}

@@ -29,13 +29,15 @@ const (
 	// goroutine, the epoll descriptor), not for anything per connection.
 	soakGoroutineSlack = 5
 	soakFDSlack        = 3
-	// soakRSSSlack is the RSS allowed over the baseline: the larger of
-	// 32 MiB and half the baseline. Even after debug.FreeOSMemory the
+	// soakRSSSlack is the default of -soak-rss-slack, the RSS allowed
+	// over the baseline: the larger of it and half the baseline. Even after debug.FreeOSMemory the
 	// process keeps pages that are not leaks: the text and data of the
 	// code first run during the churn (WebSocket, HTTP API, presence),
 	// runtime metadata sized for the peak heap, and spans kept by the few
 	// objects that outlive the churn. The heap row is the finer check.
-	soakRSSSlack = 32 << 20
+	// (Under the race detector, its shadow memory grows with the peak and
+	// stays: tests raise the slack there.)
+	soakRSSSlack = 32
 	// soakHeapSlack is the live heap allowed over the baseline: maps
 	// keep their buckets after deletes, and pools and caches keep some
 	// objects; nothing may grow with the number of connections.
@@ -125,9 +127,9 @@ type soakLimits struct {
 	goroutines, fds int
 }
 
-func soakLimitsFor(base procSample) soakLimits {
+func soakLimitsFor(base procSample, rssSlackMiB int) soakLimits {
 	return soakLimits{
-		rss:        base.rss + max(soakRSSSlack, base.rss/2),
+		rss:        base.rss + max(int64(rssSlackMiB)<<20, base.rss/2),
 		heap:       base.heap + soakHeapSlack,
 		goroutines: base.goroutines + soakGoroutineSlack,
 		fds:        base.fds + soakFDSlack,
@@ -223,7 +225,7 @@ wait:
 	}
 	settle(ctx)
 	final := sampleProc(t, true)
-	lim := soakLimitsFor(base)
+	lim := soakLimitsFor(base, cfg.soakRSSSlack)
 	l.logf("soak: final after %.1fs: rss %.1f MiB, heap %.1f MiB, %d goroutines, %d fds; %d sockets, %d channels, %d users",
 		time.Since(settleStart).Seconds(), mib(final.rss), mib(final.heap), final.goroutines, final.fds, final.conns, final.channels, final.users)
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func TestSoakShort(t *testing.T) {
 	cfg, err := parseFlags([]string{
 		"-run", "soak", "-duration", "5s", "-soak-pool", "20", "-soak-life", "1s",
 		"-soak-rate", "30", "-soak-sample", "1s", "-timeout", "2m",
+		"-soak-rss-slack", strconv.Itoa(testRSSSlack),
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +182,7 @@ func TestSoakFlags(t *testing.T) {
 	if cfg.timeout != 20*time.Minute {
 		t.Errorf("timeout = %s, want the default 10m plus the soak's 10m", cfg.timeout)
 	}
-	if cfg.soakPool != 200 || cfg.soakRate != 50 || cfg.soakChannels != 4 || cfg.soakLife != 3*time.Second || cfg.soakSample != 5*time.Second {
+	if cfg.soakRSSSlack != 32 || cfg.soakPool != 200 || cfg.soakRate != 50 || cfg.soakChannels != 4 || cfg.soakLife != 3*time.Second || cfg.soakSample != 5*time.Second {
 		t.Errorf("soak defaults: %+v", cfg)
 	}
 	if got := cfg.maxOpen(); got != 200 {
@@ -196,6 +198,7 @@ func TestSoakFlags(t *testing.T) {
 		{[]string{"-soak-channels", "101"}, "-soak-channels"},
 		{[]string{"-soak-life", "1ms"}, "-soak-life"},
 		{[]string{"-soak-sample", "0s"}, "-soak-sample"},
+		{[]string{"-soak-rss-slack", "-1"}, "-soak-rss-slack"},
 	} {
 		if _, err := parseFlags(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parseFlags(%q) = %v, want an error containing %q", tc.args, err, tc.want)
@@ -205,12 +208,12 @@ func TestSoakFlags(t *testing.T) {
 
 func TestSoakLimits(t *testing.T) {
 	base := procSample{rss: 20 << 20, heap: 1 << 20, goroutines: 10, fds: 12}
-	lim := soakLimitsFor(base)
+	lim := soakLimitsFor(base, 32)
 	if lim.rss != base.rss+32<<20 || lim.heap != 9<<20 || lim.goroutines != 15 || lim.fds != 15 {
 		t.Errorf("limits of %+v: %+v", base, lim)
 	}
 	// Half a large baseline is more than 32 MiB.
-	if lim := soakLimitsFor(procSample{rss: 100 << 20}); lim.rss != 150<<20 {
+	if lim := soakLimitsFor(procSample{rss: 100 << 20}, 32); lim.rss != 150<<20 {
 		t.Errorf("rss limit of 100 MiB = %d MiB, want 150", lim.rss>>20)
 	}
 }
