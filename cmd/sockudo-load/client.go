@@ -51,6 +51,8 @@ type clientSpec struct {
 	Epoch int64 `json:"epoch"`
 	// Limit bounds the client's whole life.
 	Limit time.Duration `json:"limit"`
+	// Soak configures the soak mode.
+	Soak *soakSpec `json:"soak,omitempty"`
 }
 
 // Report phases, written one JSON object per line to the parent.
@@ -83,6 +85,8 @@ type clientReport struct {
 	P50      int64 `json:"p50,omitempty"`
 	P99      int64 `json:"p99,omitempty"`
 	Max      int64 `json:"max,omitempty"`
+	// Soak scenario: the churn's figures.
+	Soak *soakCounts `json:"soak,omitempty"`
 }
 
 // clock reads nanoseconds since a wall-clock epoch shared by the parent
@@ -129,6 +133,8 @@ func clientMain(args []string, stdin io.Reader, stdout io.Writer) int {
 		err = c.latency(ctx)
 	case modeConnect:
 		err = c.connect(ctx)
+	case modeSoak:
+		err = c.soak(ctx)
 	default:
 		err = fmt.Errorf("unknown mode %q", spec.Mode)
 	}

@@ -61,6 +61,13 @@ type config struct {
 	timeout     time.Duration
 	cpuProfile  string
 	heapProfile string
+	// Soak scenario.
+	soakPool     int
+	soakRate     int
+	soakChannels int
+	soakLife     time.Duration
+	soakSample   time.Duration
+	soakRSSSlack int // MiB
 }
 
 // latencySpec is one latency scenario: subs subscribers, rate publishes/s.
@@ -83,14 +90,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	run := fs.String("run", "idle,latency,connect", "scenarios to run, in order")
 	fs.IntVar(&cfg.conns, "conns", 10000, "idle sockets")
 	lat := fs.String("latency", "250x12,2000x20", "latency scenarios as SUBSxRATE, comma separated")
-	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "publishing time of each latency scenario")
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "publishing time of each latency scenario, churn time of the soak")
 	fs.IntVar(&cfg.connect, "connect", 2000, "sockets opened by the connect scenario")
 	fs.IntVar(&cfg.dialers, "dialers", 50, "concurrent dialers")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "rounds of the connect scenario per target")
 	fs.IntVar(&cfg.floorQueue, "floor-queue", 64, "capacity of the floor's per-socket channel")
-	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run (plus -duration when soak runs)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the server process to `file`")
 	fs.StringVar(&cfg.heapProfile, "heapprofile", "", "write heap profiles `prefix`.sockudo and prefix.floor with the idle sockets open")
+	fs.IntVar(&cfg.soakPool, "soak-pool", 200, "soak: clients churning at once")
+	fs.IntVar(&cfg.soakRate, "soak-rate", 50, "soak: HTTP API publishes per second over all channels")
+	fs.IntVar(&cfg.soakChannels, "soak-channels", 4, "soak: channels of each kind (public, private, presence)")
+	fs.DurationVar(&cfg.soakLife, "soak-life", 3*time.Second, "soak: longest session; each lasts a random time from a quarter of it")
+	fs.DurationVar(&cfg.soakSample, "soak-sample", 5*time.Second, "soak: interval between samples of the server process")
+	fs.IntVar(&cfg.soakRSSSlack, "soak-rss-slack", soakRSSSlack, "soak: RSS `MiB` allowed over the baseline at the end (or half the baseline, if more)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sockudo-load [flags]\n\nMeasures sockudo against the floor broadcaster on loopback; see go doc ./cmd/sockudo-load.")
 		fs.PrintDefaults()
@@ -104,13 +117,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	for _, name := range strings.Split(*run, ",") {
 		name = strings.TrimSpace(name)
 		switch name {
-		case scenarioIdle, scenarioLatency, scenarioConnect:
+		case scenarioIdle, scenarioLatency, scenarioConnect, scenarioSoak:
 			if slices.Contains(cfg.scenarios, name) {
 				return config{}, fmt.Errorf("-run: %q is listed twice", name)
 			}
 			cfg.scenarios = append(cfg.scenarios, name)
 		default:
-			return config{}, fmt.Errorf("-run: unknown scenario %q (want idle, latency or connect)", name)
+			return config{}, fmt.Errorf("-run: unknown scenario %q (want idle, latency, connect or soak)", name)
 		}
 	}
 	var err error
@@ -132,6 +145,29 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-duration: %s is not in [100ms, %s]", cfg.duration, maxDuration)
 	case cfg.timeout <= 0 || cfg.timeout > maxTimeout:
 		return config{}, fmt.Errorf("-timeout: %s is not in (0, %s]", cfg.timeout, maxTimeout)
+	case cfg.soakPool < 1 || cfg.soakPool > maxConns:
+		return config{}, fmt.Errorf("-soak-pool: %d is not in [1, %d]", cfg.soakPool, maxConns)
+	case cfg.soakRate < 1 || cfg.soakRate > maxRate:
+		return config{}, fmt.Errorf("-soak-rate: %d is not in [1, %d]", cfg.soakRate, maxRate)
+	case cfg.soakChannels < 1 || cfg.soakChannels > 100:
+		return config{}, fmt.Errorf("-soak-channels: %d is not in [1, 100]", cfg.soakChannels)
+	case cfg.soakLife < 100*time.Millisecond || cfg.soakLife > time.Hour:
+		return config{}, fmt.Errorf("-soak-life: %s is not in [100ms, 1h]", cfg.soakLife)
+	case cfg.soakRSSSlack < 0 || cfg.soakRSSSlack > 1<<20:
+		return config{}, fmt.Errorf("-soak-rss-slack: %d is not in [0, %d]", cfg.soakRSSSlack, 1<<20)
+	case cfg.soakSample < 100*time.Millisecond || cfg.soakSample > time.Hour:
+		return config{}, fmt.Errorf("-soak-sample: %s is not in [100ms, 1h]", cfg.soakSample)
+	}
+	if slices.Contains(cfg.scenarios, scenarioSoak) {
+		timeoutSet := false
+		fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
+		switch {
+		case !timeoutSet:
+			cfg.timeout += cfg.duration
+		case cfg.timeout < cfg.duration+soakMargin:
+			// The drain and the wait for the server to empty follow the churn.
+			return config{}, fmt.Errorf("-timeout: %s leaves less than %s after the soak's -duration %s", cfg.timeout, soakMargin, cfg.duration)
+		}
 	}
 	for _, l := range cfg.latency {
 		if int64(l.rate)*int64(cfg.duration) < int64(time.Second) {
@@ -169,6 +205,8 @@ func (c config) maxOpen() int {
 			n = max(n, c.conns)
 		case scenarioConnect:
 			n = max(n, c.connect)
+		case scenarioSoak:
+			n = max(n, c.soakPool)
 		case scenarioLatency:
 			for _, l := range c.latency {
 				n = max(n, 2*l.subs)
@@ -234,6 +272,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	epoch := time.Now().UnixNano()
 	l := &loader{cfg: cfg, self: self, epoch: epoch, clk: newClock(epoch), log: &lockedWriter{w: stderr}}
 	var rows []row
+	var summary strings.Builder
 	for _, sc := range cfg.scenarios {
 		var r []row
 		switch sc {
@@ -249,6 +288,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 			}
 		case scenarioConnect:
 			r, err = l.connect(ctx, targets)
+		case scenarioSoak:
+			r, err = l.soak(ctx, targets[0], &summary)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc, err)
@@ -261,5 +302,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 		// Other work on the machine skews both targets; this shows it.
 		fmt.Fprintf(stdout, "# load average before: %s, after: %s\n", load0, loadAverage())
 	}
-	return printTable(stdout, rows)
+	if _, err := io.WriteString(stdout, summary.String()); err != nil {
+		return err
+	}
+	if err := printTable(stdout, rows); err != nil {
+		return err
+	}
+	return soakVerdict(rows)
 }

@@ -27,6 +27,9 @@ type loader struct {
 	epoch int64
 	clk   clock
 	log   io.Writer // progress; also the client processes' standard error
+	// beforeFinal, when set, runs before the soak's final sample: tests
+	// leak resources there.
+	beforeFinal func()
 }
 
 // lockedWriter serialises writes to w: progress lines and the copies of

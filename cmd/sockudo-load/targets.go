@@ -23,6 +23,7 @@ const (
 	benchEvent   = "tick"
 	appID        = "load"
 	appKey       = "load-key"
+	appSecret    = "load-secret"
 )
 
 // subscribeFrame is what every client sends to join the bench channel.
@@ -39,16 +40,45 @@ type target struct {
 	// conns is the number of open sockets.
 	conns func() int
 	close func(ctx context.Context) error
+	// api is the HTTP API's host:port and stats the server's figures; the
+	// floor has neither.
+	api   string
+	stats func() sockudo.Stats
+}
+
+// httpLimits bound the requests of a target's listener.
+type httpLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}
+
+// defaultHTTPLimits are generous for the HTTP API requests the soak
+// scenario sends, and keep a stuck client from holding a connection. A
+// WebSocket is hijacked, and net/http clears the connection's deadlines
+// when it hands it over, so none of them cut a socket short.
+var defaultHTTPLimits = httpLimits{
+	readHeader:     10 * time.Second,
+	read:           30 * time.Second,
+	write:          30 * time.Second,
+	idle:           60 * time.Second,
+	maxHeaderBytes: 64 << 10,
 }
 
 // serve runs h on a new 127.0.0.1 listener and returns its address and a
 // function that closes it.
-func serve(h http.Handler) (string, func(), error) {
+func serve(h http.Handler, lim httpLimits) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -63,13 +93,13 @@ func serve(h http.Handler) (string, func(), error) {
 // newSockudoTarget starts a sockudo.Server with its defaults and one app.
 func newSockudoTarget() (*target, error) {
 	srv, err := sockudo.New(
-		sockudo.WithApps(appmanager.App{ID: appID, Key: appKey, Secret: "load-secret", Enabled: true}),
+		sockudo.WithApps(appmanager.App{ID: appID, Key: appKey, Secret: appSecret, Enabled: true}),
 		sockudo.WithLogger(slog.New(slog.DiscardHandler)),
 	)
 	if err != nil {
 		return nil, err
 	}
-	addr, stop, err := serve(srv)
+	addr, stop, err := serve(srv, defaultHTTPLimits)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return nil, err
@@ -89,6 +119,8 @@ func newSockudoTarget() (*target, error) {
 			return ci.SubscriptionCount
 		},
 		conns: func() int { return srv.Stats().Connections },
+		api:   addr,
+		stats: srv.Stats,
 		close: func(ctx context.Context) error {
 			err := srv.Shutdown(ctx)
 			stop()
@@ -100,7 +132,7 @@ func newSockudoTarget() (*target, error) {
 // newFloorTarget starts the floor broadcaster.
 func newFloorTarget(queue int) (*target, error) {
 	f := &floor{queue: queue, subs: make(map[chan []byte]struct{})}
-	addr, stop, err := serve(f)
+	addr, stop, err := serve(f, defaultHTTPLimits)
 	if err != nil {
 		return nil, err
 	}
