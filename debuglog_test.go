@@ -1,35 +1,20 @@
 package sockudo_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/internal/debuglog"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
-// lockedBuffer is a log destination safe for the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer is a log destination safe for the server's goroutines,
+// with helpers to find lines.
+type lockedBuffer struct{ testenv.LogBuffer }
 
 // lines returns the log lines whose message is msg.
 func (b *lockedBuffer) lines(msg string) []string {

@@ -1,13 +1,11 @@
 package redis_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,24 +17,6 @@ import (
 	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestOutageAndRecovery stops a private Redis (frozen, then killed), checks
 // that every call fails within its time bound, restarts Redis on the same
 // port and checks that the same client and caches work again.
@@ -46,12 +26,12 @@ func TestOutageAndRecovery(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	const slack = time.Second // scheduling on a loaded 2-core machine
 	caches := map[string]*rediscache.Cache{}
-	logs := map[string]*lockedBuffer{}
+	logs := map[string]*testenv.LogBuffer{}
 	for name, o := range map[string]rediscache.Options{
 		"plain":       {Timeout: timeout},
 		"client-side": {Timeout: timeout, ClientSideTTL: time.Minute},
 	} {
-		logs[name] = new(lockedBuffer)
+		logs[name] = new(testenv.LogBuffer)
 		o.Logger = slog.New(slog.NewTextHandler(logs[name], nil))
 		c, err := rediscache.New(client, &o)
 		if err != nil {

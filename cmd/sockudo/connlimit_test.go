@@ -17,6 +17,7 @@ import (
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
 
@@ -52,7 +53,7 @@ func TestConnCapUnderAttack(t *testing.T) {
 	const max = 50
 	c := config.Default().HTTP
 	c.MaxConnections = max
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	addr, lim := startLimited(t, c, slog.New(slog.NewTextHandler(&logs, nil)))
 
 	// max keep-alive connections, each left idle after one GET /up, in
@@ -253,7 +254,7 @@ func TestWarnFDLimit(t *testing.T) {
 		t.Skip("no file-descriptor limit on this platform")
 	}
 	for max, warn := range map[int]bool{1: false, n: false, n + 1: true} {
-		var buf syncBuffer
+		var buf testenv.LogBuffer
 		warnFDLimit(slog.New(slog.NewTextHandler(&buf, nil)), max)
 		if got := strings.Contains(buf.String(), "http.max_connections"); got != warn {
 			t.Errorf("max %d (limit allows %d): warned %v, want %v", max, n, got, warn)

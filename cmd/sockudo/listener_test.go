@@ -2,19 +2,18 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
 
@@ -118,7 +117,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 // TestErrorLogThroughSlog checks that net/http's own errors reach slog.
 func TestErrorLogThroughSlog(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	hs := newHTTPServer("", http.NotFoundHandler(), config.Default().HTTP, log)
 	hs.ErrorLog.Print("http: test error")
@@ -131,39 +130,15 @@ func TestErrorLogThroughSlog(t *testing.T) {
 func TestWarnPublicMetrics(t *testing.T) {
 	t.Parallel()
 	for host, warn := range map[string]bool{"127.0.0.1": false, "::1": false, "localhost": false, "0.0.0.0": true, "10.0.0.1": true} {
-		var buf syncBuffer
+		var buf testenv.LogBuffer
 		warnPublic(slog.New(slog.NewTextHandler(&buf, nil)), "metrics", host)
-		if got := buf.Len() > 0; got != warn {
+		if got := buf.String() != ""; got != warn {
 			t.Errorf("%s: warned %v, want %v", host, got, warn)
 		}
 	}
 	if h := config.Default().Metrics.Host; h != "127.0.0.1" {
 		t.Errorf("default metrics host %q", h)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
 }
 
 // rawRequest dials addr, writes req as is and returns the connection,

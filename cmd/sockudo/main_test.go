@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // mapEnv is an environment lookup reading m.
@@ -103,10 +105,10 @@ func TestCheckConfig(t *testing.T) {
 
 // startRun runs the binary in-process until the test ends, returning its
 // log and the address it serves, read from the "serving" line.
-func startRun(t *testing.T, env map[string]string) (*syncBuffer, string) {
+func startRun(t *testing.T, env map[string]string) (*testenv.LogBuffer, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, logs, logs, mapEnv(env)) }()
 	t.Cleanup(func() {
@@ -125,7 +127,7 @@ func startRun(t *testing.T, env map[string]string) (*syncBuffer, string) {
 }
 
 // waitLog waits for a log line matching pattern and returns its group.
-func waitLog(t *testing.T, logs *syncBuffer, done chan error, pattern string) string {
+func waitLog(t *testing.T, logs *testenv.LogBuffer, done chan error, pattern string) string {
 	t.Helper()
 	re := regexp.MustCompile(pattern)
 	deadline := time.Now().Add(10 * time.Second)

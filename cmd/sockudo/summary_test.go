@@ -8,6 +8,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/backends"
 	"github.com/sockudo-go/sockudo/cmd/sockudo/internal/config"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 func TestDefaultCredentialsWarning(t *testing.T) {
@@ -32,7 +33,7 @@ func TestDefaultCredentialsWarning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var logs syncBuffer
+		var logs testenv.LogBuffer
 		logSummary(context.Background(), &cfg, b, slog.New(slog.NewTextHandler(&logs, nil)))
 		b.Close()
 		got := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "well-known default app credentials")

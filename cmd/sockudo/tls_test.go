@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with the given
@@ -131,7 +133,7 @@ func TestCertReloadOnFileChange(t *testing.T) {
 	dir := t.TempDir()
 	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeCert(t, certPath, keyPath, 10)
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	r, err := newCertReloader(certPath, keyPath, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 // TestDocumentedVectors replays the signed requests of
@@ -153,7 +154,7 @@ func TestAuthErrorDoesNotRevealSignature(t *testing.T) {
 }
 
 func TestAppManagerFailure(t *testing.T) {
-	var logs logBuffer
+	var logs testenv.LogBuffer
 	h, _ := newTestHandler(t, func(c *Config) {
 		c.Apps = failingApps{}
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -171,7 +172,7 @@ func TestAppManagerFailure(t *testing.T) {
 // While the app store is down, a flood of requests writes a bounded number
 // of lines, and the next line let through says how many were held back.
 func TestBackendFailureLogIsThrottled(t *testing.T) {
-	var logs logBuffer
+	var logs testenv.LogBuffer
 	h, _ := newTestHandler(t, func(c *Config) {
 		c.Apps = failingApps{}
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))

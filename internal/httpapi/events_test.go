@@ -14,6 +14,7 @@ import (
 
 	"github.com/sockudo-go/sockudo/internal/apierr"
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 )
 
 func TestPublish(t *testing.T) {
@@ -163,7 +164,7 @@ func TestHubErrors(t *testing.T) {
 		{"odd status", apierr.New(302, "moved", "moved"), 500, "internal_error", "internal error", false, "level=ERROR"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs logBuffer
+			var logs testenv.LogBuffer
 			h, fh := newTestHandler(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 			fh.err = tt.err
 			res := serve(t, h, signed(docCreds, "POST", "/apps/3/events", nil, body))
@@ -257,7 +258,7 @@ func TestCanceledRequest(t *testing.T) {
 	body := []byte(`{"name":"e","channel":"a","data":"x"}`)
 	for _, inHub := range []bool{false, true} {
 		t.Run(fmt.Sprintf("in hub %v", inHub), func(t *testing.T) {
-			var logs logBuffer
+			var logs testenv.LogBuffer
 			h, fh := newTestHandler(t, func(c *Config) {
 				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 				if inHub {

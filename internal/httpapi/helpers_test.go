@@ -189,24 +189,6 @@ func (a noCtxApps) FindByID(_ context.Context, id string) (*appmanager.App, erro
 	return a.Manager.FindByID(context.Background(), id)
 }
 
-// logBuffer is a concurrency-safe log sink for tests.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // failingApps is an app manager whose backend is down.
 type failingApps struct{}
 

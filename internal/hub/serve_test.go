@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
 )
 
@@ -24,24 +24,6 @@ func (downApps) FindByKey(context.Context, string) (*appmanager.App, error) {
 	return nil, errors.New("connection refused")
 }
 
-// lockedBuffer is a log sink safe for the hub's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // While the app store is down, a flood of upgrades writes a bounded number
 // of "app lookup failed" lines, each still answered with 4100.
 func TestAppLookupFailureLogIsThrottled(t *testing.T) {
@@ -50,7 +32,7 @@ func TestAppLookupFailureLogIsThrottled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	cfg := testConfig(lim)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	h, err := New(cfg)

@@ -1,14 +1,12 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -509,24 +507,6 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "the lost-webhooks log line", func() bool { return logs.has("webhooks lost: Close timed out") })
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestDeliveryErrorsCarryNoURLSecret(t *testing.T) {
 	for _, tc := range []struct{ name, url string }{
 		// Port 1 refuses the connection, so the error comes from the client.
@@ -535,7 +515,7 @@ func TestDeliveryErrorsCarryNoURLSecret(t *testing.T) {
 		{"malformed", "http://user:hunter2@127.0.0.1:bad/hook?token=s3cr3t"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testenv.LogBuffer
 			q := newMemoryQueue(t)
 			app := testApp(tc.url)
 			startDispatcher(t, q, Options{

@@ -1,14 +1,12 @@
 package redis_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -103,24 +101,6 @@ func TestKeyWithoutExpiryStartsNewWindow(t *testing.T) {
 	}
 }
 
-// logBuffer collects log records for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestOutage cuts the connection to Redis under a Guard and checks the
 // failure policy, the counters and the logs, then restores it and checks
 // that real decisions (with the state kept in Redis) come back.
@@ -135,7 +115,7 @@ func TestOutage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			logs := &logBuffer{}
+			logs := &testenv.LogBuffer{}
 			g := ratelimit.NewGuard(inner, &ratelimit.GuardOptions{
 				FailClosed: failClosed,
 				Logger:     slog.New(slog.NewTextHandler(logs, nil)),
