@@ -48,6 +48,10 @@ type Config struct {
 	// ChannelLimits and EventLimits are per-socket caps (limits.go).
 	ChannelLimits ChannelLimits `json:"channel_limits"`
 	EventLimits   EventLimits   `json:"event_limits"`
+	// HTTPAPI and WebsocketMaxPayloadKB are the server-wide body and
+	// message caps (applimits.go).
+	HTTPAPI               HTTPAPI `json:"http_api"`
+	WebsocketMaxPayloadKB int     `json:"websocket_max_payload_kb"`
 }
 
 // Database is the "database" section: connection settings that the
@@ -99,6 +103,8 @@ func Default() Config {
 		Adapter:                   Adapter{Driver: "local"},
 		ChannelLimits:             defaultChannelLimits(),
 		EventLimits:               defaultEventLimits(),
+		HTTPAPI:                   defaultHTTPAPIConfig(),
+		WebsocketMaxPayloadKB:     64,
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -136,6 +142,11 @@ func Load(path string, lookup func(string) (string, bool)) (Config, []string, er
 	}
 	if err := c.applyEnv(e); err != nil {
 		return c, unknown, fmt.Errorf("environment: %w", err)
+	}
+	// Sockudo's shipped config has "path_prefix": "/", meaning none.
+	c.PathPrefix = strings.TrimRight(c.PathPrefix, "/")
+	if err := c.validateLimits(); err != nil {
+		return c, unknown, err
 	}
 	return c, unknown, nil
 }
@@ -193,6 +204,7 @@ func (c *Config) applyEnv(e env) error {
 		{&c.MaxConnections, []string{"SOCKUDO_MAX_CONNECTIONS"}},
 		{&c.UserAuthenticationTimeout, []string{"USER_AUTHENTICATION_TIMEOUT"}},
 		{&c.Metrics.Port, []string{"METRICS_PORT"}},
+		{&c.WebsocketMaxPayloadKB, []string{"WEBSOCKET_MAX_PAYLOAD_KB"}},
 	} {
 		if err := e.integer(f.dst, f.names...); err != nil {
 			return err
