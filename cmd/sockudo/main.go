@@ -39,6 +39,7 @@ func run(args []string) error {
 	for _, k := range unknown {
 		log.Warn("config key not supported, ignored", "key", k)
 	}
+	warnIgnored(log, &cfg, os.Environ())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -52,6 +52,10 @@ type Config struct {
 	// message caps (applimits.go).
 	HTTPAPI               HTTPAPI `json:"http_api"`
 	WebsocketMaxPayloadKB int     `json:"websocket_max_payload_kb"`
+
+	// ignoredApps are the inline apps' settings this server does not
+	// apply (appkeys.go).
+	ignoredApps []IgnoredSetting
 }
 
 // Database is the "database" section: connection settings that the
@@ -139,6 +143,7 @@ func Load(path string, lookup func(string) (string, bool)) (Config, []string, er
 		}
 		unknown = unknownKeys("", raw, reflect.TypeOf(c))
 		sort.Strings(unknown)
+		c.ignoredApps = ignoredAppSettings(raw)
 	}
 	if err := c.applyEnv(e); err != nil {
 		return c, unknown, fmt.Errorf("environment: %w", err)
