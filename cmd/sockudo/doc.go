@@ -13,8 +13,8 @@
 // a warning, so an existing Sockudo config file starts as it is.
 //
 // The cache, queue and rate limiter drivers that point at the same Redis
-// share one client. Health checks are answered at /up and, as Sockudo
-// does, at the root path.
+// share one client. Health checks are answered at /up and, for load
+// balancers set up for soketi, at the root path.
 //
 // Package internal/config reads the configuration; internal/backends
 // opens the drivers it names.
