@@ -104,6 +104,19 @@ type Writer interface {
 	DeleteApp(ctx context.Context, id string) error
 }
 
+// Creator is implemented by a Manager that can store an app only when no
+// app has its id yet, in one step that a concurrent start cannot race. A
+// host finds it with a type assertion; the standalone server uses it to seed
+// a database with the apps of its configuration without overwriting rows an
+// operator has edited.
+type Creator interface {
+	// CreateIfAbsent stores app unless an app with app.ID exists. It
+	// reports whether it stored it; an existing app is left as it is and is
+	// not an error. It fails with ErrExists when app.ID is free but another
+	// app has app.Key, and with ErrInvalidApp when app does not validate.
+	CreateIfAbsent(ctx context.Context, app App) (created bool, err error)
+}
+
 // App holds an application's credentials and per-app settings. The JSON
 // names are Sockudo's flat app fields. A zero numeric limit means "use the
 // server default" (or "unlimited" where the server has no default).

@@ -32,6 +32,9 @@ type Harness struct {
 	// RequireWriter makes the suite fail when the Manager does not
 	// implement appmanager.Writer (otherwise its checks are skipped).
 	RequireWriter bool
+	// RequireCreator makes the suite fail when the Manager does not
+	// implement appmanager.Creator (otherwise its checks are skipped).
+	RequireCreator bool
 	// SharedResults reports that the Manager returns shared apps that
 	// callers must treat as read-only (a cache in front of another
 	// Manager); the check that callers may modify results is skipped.
@@ -60,6 +63,7 @@ func Run(t *testing.T, h Harness) {
 		{"CancelledContext", s.testCancelledContext},
 		{"Lister", s.testLister},
 		{"Writer", s.testWriter},
+		{"Creator", s.testCreator},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -470,6 +474,100 @@ func (s *suite) testWriter(t *testing.T) {
 	cancel()
 	if err := w.CreateApp(cctx, MinimalApp("w-cancelled")); err == nil {
 		t.Error("CreateApp with a cancelled context returned no error")
+	}
+}
+
+func (s *suite) testCreator(t *testing.T) {
+	m := s.h.New(t)
+	c, ok := m.(appmanager.Creator)
+	if !ok {
+		if s.h.RequireCreator {
+			t.Fatalf("%T does not implement appmanager.Creator", m)
+		}
+		t.Skipf("%T does not implement appmanager.Creator", m)
+	}
+	ctx := context.Background()
+	a := FullApp("c-a")
+	created, err := c.CreateIfAbsent(ctx, a)
+	if err != nil || !created {
+		t.Fatalf("CreateIfAbsent(new app) = %v, %v; want true, nil", created, err)
+	}
+	got, err := m.FindByID(ctx, a.ID)
+	if err != nil {
+		t.Fatalf("FindByID after CreateIfAbsent: %v", err)
+	}
+	assertEqual(t, "created app", got, a)
+
+	// A second call with other settings (and even another key) leaves the
+	// stored app alone: seeding never overwrites an operator's edits.
+	again := MinimalApp(a.ID)
+	again.Key = "other-key-c-a"
+	again.Secret = "other-secret"
+	created, err = c.CreateIfAbsent(ctx, again)
+	if err != nil || created {
+		t.Fatalf("CreateIfAbsent(existing id) = %v, %v; want false, nil", created, err)
+	}
+	if created, err = c.CreateIfAbsent(ctx, a); err != nil || created {
+		t.Fatalf("CreateIfAbsent(same app again) = %v, %v; want false, nil", created, err)
+	}
+	got, err = m.FindByID(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "app after CreateIfAbsent of an existing id", got, a)
+	if _, err := m.FindByKey(ctx, again.Key); !errors.Is(err, appmanager.ErrNotFound) {
+		t.Errorf("CreateIfAbsent of an existing id stored its key: FindByKey = %v", err)
+	}
+
+	// A free id whose key another app holds is a conflict, not a skip.
+	dupKey := MinimalApp("c-b")
+	dupKey.Key = a.Key
+	if created, err = c.CreateIfAbsent(ctx, dupKey); !errors.Is(err, appmanager.ErrExists) || created {
+		t.Errorf("CreateIfAbsent with a taken key = %v, %v; want false, ErrExists", created, err)
+	}
+	if _, err := m.FindByID(ctx, dupKey.ID); !errors.Is(err, appmanager.ErrNotFound) {
+		t.Errorf("a refused CreateIfAbsent stored the app: FindByID = %v", err)
+	}
+
+	bad := MinimalApp("c-bad")
+	bad.Secret = ""
+	if _, err := c.CreateIfAbsent(ctx, bad); !errors.Is(err, appmanager.ErrInvalidApp) {
+		t.Errorf("CreateIfAbsent with an empty secret = %v; want ErrInvalidApp", err)
+	}
+
+	// Concurrent starts seeding the same app: exactly one creates it.
+	var wg sync.WaitGroup
+	results := make(chan error, 4)
+	var mu sync.Mutex
+	n := 0
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := c.CreateIfAbsent(ctx, MinimalApp("c-race"))
+			if ok {
+				mu.Lock()
+				n++
+				mu.Unlock()
+			}
+			results <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Errorf("concurrent CreateIfAbsent: %v", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("concurrent CreateIfAbsent of one app created it %d times; want 1", n)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.CreateIfAbsent(cctx, MinimalApp("c-cancelled")); err == nil {
+		t.Error("CreateIfAbsent with a cancelled context returned no error")
 	}
 }
 

@@ -62,6 +62,7 @@ var (
 	_ appmanager.Manager = (*Manager)(nil)
 	_ appmanager.Lister  = (*Manager)(nil)
 	_ appmanager.Writer  = (*Manager)(nil)
+	_ appmanager.Creator = (*Manager)(nil)
 )
 
 var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
@@ -263,6 +264,29 @@ func (m *Manager) ListApps(ctx context.Context) ([]appmanager.App, error) {
 func (m *Manager) CreateApp(ctx context.Context, app appmanager.App) error {
 	return m.put(ctx, &app, "create", "attribute_not_exists(id)", appmanager.ErrExists)
 }
+
+// CreateIfAbsent stores app unless an item with its id exists, and
+// reports whether it did. A key held by another app fails with
+// appmanager.ErrExists.
+func (m *Manager) CreateIfAbsent(ctx context.Context, app appmanager.App) (bool, error) {
+	err := m.put(ctx, &app, "create", "attribute_not_exists(id)", errAbsent)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, errAbsent):
+		return false, nil
+	case errors.Is(err, appmanager.ErrExists):
+		// The key check runs first: an existing app with this id is a
+		// skip whatever its key, not a conflict.
+		if _, ferr := m.FindByID(ctx, app.ID); ferr == nil || errors.Is(ferr, appmanager.ErrInvalidApp) {
+			return false, nil
+		}
+	}
+	return false, err
+}
+
+// errAbsent marks the failed condition of CreateIfAbsent: the id exists.
+var errAbsent = errors.New("dynamodb: id exists")
 
 // UpdateApp replaces the app with app.ID. It fails with
 // appmanager.ErrNotFound when there is none and appmanager.ErrExists when

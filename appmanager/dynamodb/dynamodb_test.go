@@ -65,8 +65,9 @@ func TestConformance(t *testing.T) {
 			m, _ := newManager(t, c)
 			return m
 		},
-		RequireLister: true,
-		RequireWriter: true,
+		RequireLister:  true,
+		RequireWriter:  true,
+		RequireCreator: true,
 	})
 }
 

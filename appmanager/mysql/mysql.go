@@ -45,6 +45,7 @@ var (
 	_ appmanager.Manager = (*Manager)(nil)
 	_ appmanager.Lister  = (*Manager)(nil)
 	_ appmanager.Writer  = (*Manager)(nil)
+	_ appmanager.Creator = (*Manager)(nil)
 )
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -261,6 +262,35 @@ func (m *Manager) CreateApp(ctx context.Context, app appmanager.App) error {
 		return writeError("create", app.ID, err)
 	}
 	return nil
+}
+
+// CreateIfAbsent inserts app unless an app with its id exists, and
+// reports whether it did. An id that differs from a stored one only in case
+// (which the table's collation treats as equal) and a key held by another
+// app fail with appmanager.ErrExists.
+func (m *Manager) CreateIfAbsent(ctx context.Context, app appmanager.App) (bool, error) {
+	args, err := values(&app)
+	if err != nil {
+		return false, err
+	}
+	// A plain insert, so that a duplicate key is told from a duplicate id
+	// (INSERT IGNORE would hide both).
+	_, err = m.db.ExecContext(ctx, m.insert, args...)
+	var me *mysql.MySQLError
+	if err == nil {
+		return true, nil
+	}
+	if !errors.As(err, &me) || me.Number != 1062 {
+		return false, writeError("create", app.ID, err)
+	}
+	var id string
+	switch err := m.db.QueryRowContext(ctx, m.exists, app.ID).Scan(&id); {
+	case err == nil && id == app.ID:
+		return false, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("mysql: create app %q: %w", app.ID, err)
+	}
+	return false, writeError("create", app.ID, me)
 }
 
 // UpdateApp replaces the app with app.ID. It fails with

@@ -81,8 +81,9 @@ func TestConformance(t *testing.T) {
 			m, _ := newManager(t, db)
 			return m
 		},
-		RequireLister: true,
-		RequireWriter: true,
+		RequireLister:  true,
+		RequireWriter:  true,
+		RequireCreator: true,
 	})
 }
 

@@ -41,13 +41,14 @@ type Manager struct {
 	pool  *pgxpool.Pool
 	table string // quoted
 
-	findByID, findByKey, list, insert, update, remove string
+	findByID, findByKey, list, insert, insertIfAbsent, update, remove string
 }
 
 var (
 	_ appmanager.Manager = (*Manager)(nil)
 	_ appmanager.Lister  = (*Manager)(nil)
 	_ appmanager.Writer  = (*Manager)(nil)
+	_ appmanager.Creator = (*Manager)(nil)
 )
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -91,6 +92,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Manager, erro
 	m.list = `SELECT ` + columns + ` FROM ` + m.table + ` ORDER BY id`
 	m.insert = `INSERT INTO ` + m.table + ` (` + columns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`
+	// ON CONFLICT (id) skips an existing id only; a taken key still fails.
+	m.insertIfAbsent = m.insert + ` ON CONFLICT (id) DO NOTHING`
 	m.update = `UPDATE ` + m.table + ` SET "key" = $2, secret = $3, max_connections = $4,
 		enable_client_messages = $5, enabled = $6, max_backend_events_per_second = $7,
 		max_client_events_per_second = $8, max_read_requests_per_second = $9,
@@ -225,6 +228,21 @@ func (m *Manager) CreateApp(ctx context.Context, app appmanager.App) error {
 		return writeError("create", app.ID, err)
 	}
 	return nil
+}
+
+// CreateIfAbsent inserts app unless an app with its id exists, and
+// reports whether it did. A key held by another app fails with
+// appmanager.ErrExists.
+func (m *Manager) CreateIfAbsent(ctx context.Context, app appmanager.App) (bool, error) {
+	args, err := values(&app)
+	if err != nil {
+		return false, err
+	}
+	tag, err := m.pool.Exec(ctx, m.insertIfAbsent, args...)
+	if err != nil {
+		return false, writeError("create", app.ID, err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // UpdateApp replaces the app with app.ID. It fails with

@@ -83,8 +83,9 @@ func TestConformance(t *testing.T) {
 			m, _ := newManager(t, pool)
 			return m
 		},
-		RequireLister: true,
-		RequireWriter: true,
+		RequireLister:  true,
+		RequireWriter:  true,
+		RequireCreator: true,
 	})
 }
 

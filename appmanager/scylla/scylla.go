@@ -56,6 +56,7 @@ var (
 	_ appmanager.Manager = (*Manager)(nil)
 	_ appmanager.Lister  = (*Manager)(nil)
 	_ appmanager.Writer  = (*Manager)(nil)
+	_ appmanager.Creator = (*Manager)(nil)
 )
 
 // columns are the columns read for an app, in Record order.
@@ -257,6 +258,29 @@ func (m *Manager) CreateApp(ctx context.Context, app appmanager.App) error {
 		return fmt.Errorf("scylla: create app %q: %w", app.ID, appmanager.ErrExists)
 	}
 	return nil
+}
+
+// CreateIfAbsent stores app unless an app with its id exists (a
+// lightweight transaction), and reports whether it did. A key held by
+// another app fails with appmanager.ErrExists.
+func (m *Manager) CreateIfAbsent(ctx context.Context, app appmanager.App) (bool, error) {
+	r, err := m.prepareWrite(ctx, &app, "create")
+	if errors.Is(err, appmanager.ErrExists) {
+		// The key check runs first: an existing app with this id is a
+		// skip whatever its key, not a conflict.
+		if _, ferr := m.FindByID(ctx, app.ID); ferr == nil || errors.Is(ferr, appmanager.ErrInvalidApp) {
+			return false, nil
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	applied, err := m.session.Query(m.stmts.insert, r.ID, r.Key, r.Secret, r.Enabled, string(r.Policy)).
+		WithContext(ctx).MapScanCAS(map[string]any{})
+	if err != nil {
+		return false, fmt.Errorf("scylla: create app %q: %w", app.ID, err)
+	}
+	return applied, nil
 }
 
 // UpdateApp replaces the app with app.ID. It fails with

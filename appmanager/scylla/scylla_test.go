@@ -74,8 +74,9 @@ func TestConformanceFakeCQL(t *testing.T) {
 			}
 			return m
 		},
-		RequireLister: true,
-		RequireWriter: true,
+		RequireLister:  true,
+		RequireWriter:  true,
+		RequireCreator: true,
 	})
 }
 
@@ -112,8 +113,9 @@ func TestConformanceRealCluster(t *testing.T) {
 			t.Cleanup(func() { _ = session.Query("DROP TABLE IF EXISTS sockudo_test." + table).Exec() })
 			return m
 		},
-		RequireLister: true,
-		RequireWriter: true,
+		RequireLister:  true,
+		RequireWriter:  true,
+		RequireCreator: true,
 	})
 }
 

@@ -1,5 +1,6 @@
 // Command sockudo is the standalone sockudo server: a drop-in for Sockudo
-// and soketi deployments. With no configuration it serves the Pusher
+// deployments (soketi's SOKETI_* variables are not read; a warning says
+// so). With no configuration it serves the Pusher
 // protocol on 0.0.0.0:6001 for the app app-id / app-key / app-secret,
 // with in-memory drivers:
 //
@@ -12,8 +13,8 @@
 // a warning, so an existing Sockudo config file starts as it is.
 //
 // The cache, queue and rate limiter drivers that point at the same Redis
-// share one client. Health checks are answered at /up and, as soketi and
-// Sockudo do, at the root path.
+// share one client. Health checks are answered at /up and, for load
+// balancers set up for soketi, at the root path.
 //
 // Package internal/config reads the configuration; internal/backends
 // opens the drivers it names.

@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	for _, k := range unknown {
 		log.Warn("config key not supported, ignored", "key", k)
 	}
+	warnIgnored(log, &cfg, os.Environ())
 
 	b, err := backends.Open(ctx, &cfg, log)
 	if err != nil {

@@ -37,6 +37,8 @@ func serverOptions(cfg *config.Config, log *slog.Logger) []sockudo.Option {
 		sockudo.WithMaxChannelsListed(cfg.ChannelLimits.MaxChannelsListed),
 		sockudo.WithClientEventRate(cfg.EventLimits.MaxClientEventsPerSecond),
 		sockudo.WithRequestBodyTimeout(config.Seconds(cfg.HTTP.BodyTimeout)),
+		sockudo.WithMaxRequestBody(cfg.MaxBodyBytes()),
+		sockudo.WithMaxMessageSize(cfg.MaxMessageBytes()),
 	}
 }
 

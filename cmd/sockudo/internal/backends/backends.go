@@ -55,6 +55,11 @@ func (b *Backends) open(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	b.closers = append(b.closers, closeFn)
+	if err := seedApps(ctx, b.apps, b.cfg, log); err != nil {
+		return err
+	}
+	logConfigApps(ctx, b.cfg, log)
+	b.apps = newLimitedApps(b.apps, b.cfg, log)
 	if b.cache, closeFn, err = openCache(b.cfg, b.redis, log); err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ type AppManager struct {
 	// envDefaultApp records that SOCKUDO_DEFAULT_APP_ID, _KEY or _SECRET
 	// was set; skipInline that inline apps are switched off.
 	envDefaultApp, skipInline bool
+	// envDefaultAppComplete records that all three were set (seed.go).
+	envDefaultAppComplete bool
 }
 
 // AppArray is app_manager.array: the apps of the memory driver.
@@ -88,9 +90,12 @@ func (c *AppManager) applyEnv(e env) error {
 		return err
 	}
 	c.skipInline = skip || !register
+	c.envDefaultAppComplete = true
 	for _, n := range []string{"SOCKUDO_DEFAULT_APP_ID", "SOCKUDO_DEFAULT_APP_KEY", "SOCKUDO_DEFAULT_APP_SECRET"} {
 		if _, ok := e.lookup(n); ok {
 			c.envDefaultApp = true
+		} else {
+			c.envDefaultAppComplete = false
 		}
 	}
 	if c.skipInline || c.envDefaultApp {

@@ -54,6 +54,14 @@ type Config struct {
 	WebSocket WebSocket `json:"websocket"`
 	// Logging sets the log level and format (logging.go).
 	Logging Logging `json:"logging"`
+	// HTTPAPI and WebsocketMaxPayloadKB are the server-wide body and
+	// message caps (applimits.go).
+	HTTPAPI               HTTPAPI `json:"http_api"`
+	WebsocketMaxPayloadKB int     `json:"websocket_max_payload_kb"`
+
+	// ignoredApps are the inline apps' settings this server does not
+	// apply (appkeys.go).
+	ignoredApps []IgnoredSetting
 }
 
 // Database is the "database" section: connection settings that the
@@ -120,6 +128,8 @@ func Default() Config {
 		WebSocket:                 defaultWebSocketConfig(),
 		Logging:                   defaultLoggingConfig(),
 		SSL:                       SSL{HTTPPort: 80},
+		HTTPAPI:                   defaultHTTPAPIConfig(),
+		WebsocketMaxPayloadKB:     64,
 	}
 	c.Database.Redis = defaultRedisConfig()
 	c.Database.MySQL = defaultSQLConfig(3306, "root")
@@ -154,12 +164,15 @@ func Load(path string, lookup func(string) (string, bool)) (Config, []string, er
 		}
 		unknown = unknownKeys("", raw, reflect.TypeOf(c))
 		sort.Strings(unknown)
+		c.ignoredApps = ignoredAppSettings(raw)
 	}
 	if err := c.applyEnv(e); err != nil {
 		return c, unknown, fmt.Errorf("environment: %w", err)
 	}
-	if c.PathPrefix == "/" { // Sockudo's default: no prefix
-		c.PathPrefix = ""
+	// Sockudo's shipped config has "path_prefix": "/", meaning none.
+	c.PathPrefix = strings.TrimRight(c.PathPrefix, "/")
+	if err := c.validateLimits(); err != nil {
+		return c, unknown, err
 	}
 	return c, unknown, nil
 }
@@ -217,6 +230,7 @@ func (c *Config) applyEnv(e env) error {
 		{&c.MaxConnections, []string{"SOCKUDO_MAX_CONNECTIONS"}},
 		{&c.UserAuthenticationTimeout, []string{"USER_AUTHENTICATION_TIMEOUT"}},
 		{&c.Metrics.Port, []string{"METRICS_PORT"}},
+		{&c.WebsocketMaxPayloadKB, []string{"WEBSOCKET_MAX_PAYLOAD_KB"}},
 	} {
 		if err := e.integer(f.dst, f.names...); err != nil {
 			return err
