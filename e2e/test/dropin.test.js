@@ -136,6 +136,11 @@ describe('drop-in for Sockudo users', () => {
     }
   });
 
+  test('an app that sets no payload limit takes a 50 KB event, as Sockudo does', async () => {
+    const res = await sdk(server, DEFAULT_APP).trigger(`big-${uid()}`, 'big', 'x'.repeat(50 * 1024));
+    assert.equal(res.status, 200);
+  });
+
   test('/live answers 200 with an empty body', async () => {
     const res = await request(server, 'GET', '/live');
     assert.equal(res.status, 200);

@@ -65,7 +65,12 @@ describe('HTTP API with the pusher SDK', () => {
   before(async () => {
     server = await startServer({
       config: appsConfig([
-        { ...DEFAULT_APP, enabled: true, enable_client_messages: true, enable_subscription_count_events: true },
+        // Pusher's limits, set explicitly: an app that sets none is
+        // unchecked, as in Sockudo (dropin.test.js).
+        {
+          ...DEFAULT_APP, enabled: true, enable_client_messages: true, enable_subscription_count_events: true,
+          max_event_payload_in_kb: 10, max_event_channels_at_once: 100, max_event_batch_size: 10,
+        },
       ]),
     });
     api = sdk(server);
