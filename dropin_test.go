@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sockudo-go/sockudo"
 	"github.com/sockudo-go/sockudo/appmanager"
+	"github.com/sockudo-go/sockudo/internal/testenv"
 	"github.com/sockudo-go/sockudo/internal/wstest"
 )
 
@@ -126,6 +128,27 @@ func newHTTPTest(t *testing.T, h http.Handler) *httptest.Server {
 
 // TestAppHealthCachesVerdict: a flood of /up/{id} costs the app store one
 // backend probe per verdict TTL, and the app lookup goes through the cache.
+// While the app store is down, a flood of /up/{app_id} probes writes a
+// bounded number of warnings, and an overlong id is answered NOT_FOUND
+// without a lookup.
+func TestAppHealthFailureLogThrottled(t *testing.T) {
+	t.Parallel()
+	var logs testenv.LogBuffer
+	down := newTestServer(t, sockudo.WithAppManager(failingManager{}),
+		sockudo.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	for range 100 {
+		if resp, _ := getStatus(t, down.http.URL+"/up/"+testID, nil); resp.StatusCode != 503 {
+			t.Fatalf("/up/{id} with the app store down = %d, want 503", resp.StatusCode)
+		}
+	}
+	if n := strings.Count(logs.String(), "health check: app lookup failed"); n < 1 || n > 20 {
+		t.Fatalf("100 failing probes wrote %d warnings; want 1 to 20", n)
+	}
+	if resp, body := getStatus(t, down.http.URL+"/up/"+strings.Repeat("x", 300), nil); resp.StatusCode != 404 || body != "NOT_FOUND" {
+		t.Errorf("/up/{300-byte id} = %d %q, want 404 NOT_FOUND", resp.StatusCode, body)
+	}
+}
+
 func TestAppHealthCachesVerdict(t *testing.T) {
 	t.Parallel()
 	m := &countingStore{}

@@ -50,7 +50,10 @@ func (s *Server) serveAppHealth(w http.ResponseWriter, r *http.Request, id strin
 	case errors.Is(err, appmanager.ErrNotFound):
 		status = healthNotFound
 	case err != nil:
-		s.log.LogAttrs(ctx, slog.LevelWarn, "health check: app lookup failed", slog.String("app_id", id), slog.Any("error", err))
+		if ok, suppressed := s.healthWarn.Allow(); ok {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "health check: app lookup failed", slog.String("app_id", id),
+				slog.Any("error", err), slog.Int64("suppressed", suppressed))
+		}
 		status = healthError
 	case !app.Enabled:
 		status = healthError

@@ -19,6 +19,7 @@ import (
 	"github.com/sockudo-go/sockudo/internal/appcache"
 	"github.com/sockudo-go/sockudo/internal/httpapi"
 	"github.com/sockudo-go/sockudo/internal/hub"
+	"github.com/sockudo-go/sockudo/internal/logthrottle"
 	"github.com/sockudo-go/sockudo/internal/ratelimithttp"
 	"github.com/sockudo-go/sockudo/ratelimit"
 	ratelimitmemory "github.com/sockudo-go/sockudo/ratelimit/memory"
@@ -42,6 +43,9 @@ type Server struct {
 	wsCount  ruleCounter
 
 	health healthVerdict
+	// healthWarn bounds the lines of failed /up/{app_id} lookups, which a
+	// prober triggers at will while the store is down.
+	healthWarn *logthrottle.Throttle
 
 	closed   atomic.Bool
 	stopOnce sync.Once
@@ -71,6 +75,7 @@ func New(opts ...Option) (*Server, error) {
 // rate limiter, cache, webhooks and lifecycle events, hub, HTTP API.
 func (s *Server) init() error {
 	cfg := &s.cfg
+	s.healthWarn = logthrottle.New(time.Second, 10)
 	apps := cfg.apps
 	if apps == nil {
 		m, err := memory.New(cfg.staticApps...)

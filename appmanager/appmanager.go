@@ -188,8 +188,14 @@ type WebhookFilter struct {
 	ChannelPattern string `json:"channel_pattern,omitempty"`
 }
 
+// MaxIDLength bounds an app's id and key, as the VARCHAR(255) columns of
+// Sockudo's tables do. Lookups for longer ones are answered not found
+// without asking the store.
+const MaxIDLength = 255
+
 // Validate reports the first field of a that makes it unusable as an
 // *InvalidAppError naming the app and the field: an empty id, key or secret,
+// an id or key longer than MaxIDLength,
 // a limit below zero or above MaxLimit, a webhook with neither url nor
 // lambda_function, or a webhook url that is not an absolute http or https
 // URL (the error does not quote the URL, which may hold a secret).
@@ -201,6 +207,10 @@ func (a *App) Validate() error {
 		return invalid(a.ID, "key", "empty")
 	case a.Secret == "":
 		return invalid(a.ID, "secret", "empty")
+	case len(a.ID) > MaxIDLength:
+		return invalid("", "id", "longer than %d bytes", MaxIDLength)
+	case len(a.Key) > MaxIDLength:
+		return invalid(a.ID, "key", "longer than %d bytes", MaxIDLength)
 	}
 	for _, l := range a.limits() {
 		if *l.v < 0 {

@@ -229,6 +229,8 @@ func TestValidate(t *testing.T) {
 		{func(a *appmanager.App) { a.ID = "" }, "id"},
 		{func(a *appmanager.App) { a.Key = "" }, "key"},
 		{func(a *appmanager.App) { a.Secret = "" }, "secret"},
+		{func(a *appmanager.App) { a.ID = strings.Repeat("i", appmanager.MaxIDLength+1) }, "id"},
+		{func(a *appmanager.App) { a.Key = strings.Repeat("k", appmanager.MaxIDLength+1) }, "key"},
 		{func(a *appmanager.App) { a.MaxEventBatchSize = -1 }, "max_event_batch_size"},
 		{func(a *appmanager.App) { a.MaxConnections = appmanager.MaxLimit + 1 }, "max_connections"},
 		{func(a *appmanager.App) { a.Webhooks = append(a.Webhooks, appmanager.Webhook{}) }, "webhooks[1]"},

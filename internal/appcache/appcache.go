@@ -3,6 +3,7 @@ package appcache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ const (
 // keys must not queue unbounded work on the app store. Callers answer it as
 // "unavailable, retry later".
 var ErrOverloaded = errors.New("appcache: too many app lookups under way")
+
+// errTooLong answers a lookup for an id or key no app can have.
+var errTooLong = fmt.Errorf("appcache: %w: id or key longer than %d bytes", appmanager.ErrNotFound, appmanager.MaxIDLength)
 
 // Options configures a Cache. The zero value caches nothing; start from
 // DefaultOptions.
@@ -201,6 +205,11 @@ func (c *Cache) fetch(ctx context.Context, k callKey) (*appmanager.App, error) {
 func (c *Cache) find(ctx context.Context, k callKey) (*appmanager.App, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if len(k.v) > appmanager.MaxIDLength {
+		// No app can have it (App.Validate), and remembering it would let
+		// a client fill the negative cache with header-sized keys.
+		return nil, errTooLong
 	}
 	if c.opts.TTL <= 0 {
 		return c.fetch(ctx, k)

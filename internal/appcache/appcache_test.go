@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,6 +176,26 @@ func TestNegativeCaching(t *testing.T) {
 			t.Fatalf("backend lookups without negative caching = %d; want 3", n)
 		}
 	})
+}
+
+// An id or key longer than any app can have is not found at once: the
+// store is not asked and nothing is remembered, so header-sized keys
+// cannot fill the negative cache.
+func TestOverlongLookupsNeitherQueriedNorCached(t *testing.T) {
+	b := newBackend(t)
+	c := newCache(b)
+	long := strings.Repeat("k", appmanager.MaxIDLength+1)
+	for _, find := range []func(context.Context, string) (*appmanager.App, error){c.FindByKey, c.FindByID} {
+		if a, err := find(context.Background(), long); !errors.Is(err, appmanager.ErrNotFound) || a != nil {
+			t.Fatalf("lookup of %d bytes = %v, %v; want ErrNotFound", len(long), a, err)
+		}
+	}
+	if n := b.calls.Load(); n != 0 {
+		t.Fatalf("%d store lookups for overlong keys; want 0", n)
+	}
+	if n := c.negByKey.Len() + c.negByID.Len(); n != 0 {
+		t.Fatalf("%d negative entries for overlong keys; want 0", n)
+	}
 }
 
 func TestOtherErrorsAreNotCached(t *testing.T) {
