@@ -311,14 +311,23 @@ func (s *suite) testCancelledContext(t *testing.T) {
 	}
 }
 
+// optional returns m as the optional interface T, or ends the test: a
+// failure when the harness requires T, else a skip naming the interface.
+func optional[T any](t *testing.T, m appmanager.Manager, required bool, name string) T {
+	t.Helper()
+	v, ok := m.(T)
+	if !ok {
+		if required {
+			t.Fatalf("%T does not implement appmanager.%s", m, name)
+		}
+		t.Skipf("%T does not implement appmanager.%s", m, name)
+	}
+	return v
+}
+
 func (s *suite) testLister(t *testing.T) {
 	probe := s.h.New(t)
-	if _, ok := probe.(appmanager.Lister); !ok {
-		if s.h.RequireLister {
-			t.Fatalf("%T does not implement appmanager.Lister", probe)
-		}
-		t.Skipf("%T does not implement appmanager.Lister", probe)
-	}
+	optional[appmanager.Lister](t, probe, s.h.RequireLister, "Lister")
 	ctx := context.Background()
 	empty, err := probe.(appmanager.Lister).ListApps(ctx)
 	if err != nil {
@@ -350,13 +359,7 @@ func (s *suite) testLister(t *testing.T) {
 
 func (s *suite) testWriter(t *testing.T) {
 	m := s.h.New(t)
-	w, ok := m.(appmanager.Writer)
-	if !ok {
-		if s.h.RequireWriter {
-			t.Fatalf("%T does not implement appmanager.Writer", m)
-		}
-		t.Skipf("%T does not implement appmanager.Writer", m)
-	}
+	w := optional[appmanager.Writer](t, m, s.h.RequireWriter, "Writer")
 	ctx := context.Background()
 	a, b := FullApp("w-a"), MinimalApp("w-b")
 	for _, app := range []appmanager.App{a, b} {
@@ -479,13 +482,7 @@ func (s *suite) testWriter(t *testing.T) {
 
 func (s *suite) testCreator(t *testing.T) {
 	m := s.h.New(t)
-	c, ok := m.(appmanager.Creator)
-	if !ok {
-		if s.h.RequireCreator {
-			t.Fatalf("%T does not implement appmanager.Creator", m)
-		}
-		t.Skipf("%T does not implement appmanager.Creator", m)
-	}
+	c := optional[appmanager.Creator](t, m, s.h.RequireCreator, "Creator")
 	ctx := context.Background()
 	a := FullApp("c-a")
 	created, err := c.CreateIfAbsent(ctx, a)
