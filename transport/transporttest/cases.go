@@ -633,7 +633,9 @@ func testBrokerOrder(t *testing.T, cl *cluster) {
 	gaps := len(c.gaps)
 	cl.mu.Unlock()
 	if gaps > 0 {
-		t.Skipf("the node's queue overflowed (%d gaps): order cannot be checked", gaps)
+		// 400 messages fit any sane handler queue: a gap here is a
+		// driver that drops under an ordinary burst.
+		t.Fatalf("the subscriber reported %d gaps for a burst of %d messages", gaps, 2*n)
 	}
 	next := map[string]int{}
 	for _, m := range msgs {
