@@ -87,11 +87,12 @@ func UniquePrefix(t testing.TB) string {
 // DropKeys deletes every key under prefix, on every node, through client
 // when t ends.
 func DropKeys(t testing.TB, client rueidis.Client, prefix string) {
-	t.Cleanup(func() { deleteKeys(t, client, prefix) })
+	t.Cleanup(func() { DeleteKeys(t, client, prefix) })
 }
 
-// deleteKeys removes the keys under prefix on every node.
-func deleteKeys(t testing.TB, client rueidis.Client, prefix string) {
+// DeleteKeys removes the keys under prefix on every node now, as a wipe
+// of the store would.
+func DeleteKeys(t testing.TB, client rueidis.Client, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for addr, node := range client.Nodes() {
