@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/transport"
+	"github.com/sockudo-go/sockudo/transport/internal/driverkit"
 )
 
 // DefaultQueueSize is Options.QueueSize when zero.
@@ -69,11 +70,7 @@ func (c *Cluster) Start(ctx context.Context, cfg transport.NodeConfig, h transpo
 		cfg:      cfg,
 		h:        h,
 		stopLoop: make(chan struct{}),
-		stop:     make(chan struct{}),
-		drain:    make(chan struct{}),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		gaps:     make(map[transport.Topic]struct{}),
+		mail:     driverkit.NewMailbox(h, c.queue),
 		topic:    make(map[transport.Topic]struct{}),
 	}
 	n.tick = cfg.Lease / 5
@@ -90,7 +87,7 @@ func (c *Cluster) Start(ctx context.Context, cfg transport.NodeConfig, h transpo
 	c.nodes[n.id] = n
 	c.mu.Unlock()
 	go n.run()
-	go n.deliver()
+	go n.mail.Run()
 	return n, nil
 }
 

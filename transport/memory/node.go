@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockudo-go/sockudo/transport"
+	"github.com/sockudo-go/sockudo/transport/internal/driverkit"
 )
 
 // node is one incarnation started by a Cluster.
@@ -38,24 +39,10 @@ type node struct {
 	err         error
 	topic       map[transport.Topic]struct{}
 
-	// The delivery queue, guarded by qmu: reports (never dropped) and
-	// messages (bounded), delivered in order by deliver.
-	qmu  sync.Mutex
-	ctl  []func()
-	msgs []delivery
-	gaps map[transport.Topic]struct{}
+	mail *driverkit.Mailbox
 
-	loopOnce, stopOnce, drainOnce sync.Once
-	stopLoop                      chan struct{} // ends run
-	stop                          chan struct{} // ends deliver at once
-	drain                         chan struct{} // ends deliver once the queue is empty
-	wake                          chan struct{}
-	done                          chan struct{} // deliver has returned
-}
-
-type delivery struct {
-	t   transport.Topic
-	msg []byte
+	loopOnce sync.Once
+	stopLoop chan struct{} // ends run
 }
 
 var _ transport.Node = (*node)(nil)
@@ -97,9 +84,9 @@ func (n *node) fenceLocked(now time.Time, reason transport.LossReason) {
 	n.fenced = true
 	n.updateLocked(now)
 	n.unsubscribeAllLocked()
-	n.post(func() { n.h.Lost(reason) })
+	n.mail.Lost(reason)
 	n.endLoop()
-	n.drainOnce.Do(func() { close(n.drain) })
+	n.mail.Finish()
 }
 
 // wipedLocked notes that the store lost the node, reporting Lost once
@@ -110,7 +97,7 @@ func (n *node) wipedLocked(now time.Time) {
 	}
 	n.wiped = true
 	n.updateLocked(now)
-	n.post(func() { n.h.Lost(transport.StoreWiped) })
+	n.mail.Lost(transport.StoreWiped)
 }
 
 func (n *node) endLoop() { n.loopOnce.Do(func() { close(n.stopLoop) }) }
@@ -118,7 +105,7 @@ func (n *node) endLoop() { n.loopOnce.Do(func() { close(n.stopLoop) }) }
 // halt stops all background work at once.
 func (n *node) halt() {
 	n.endLoop()
-	n.stopOnce.Do(func() { close(n.stop) })
+	n.mail.Halt()
 }
 
 func (n *node) unsubscribeAllLocked() {
@@ -185,10 +172,8 @@ func (n *node) beat(now time.Time) {
 		for t := range n.topic {
 			ts = append(ts, t)
 		}
-		sortTopics(ts)
-		if len(ts) > 0 {
-			n.post(func() { n.h.Gap(ts) })
-		}
+		driverkit.SortTopics(ts)
+		n.mail.Gap(ts)
 	}
 
 	var trs []transport.Transition
@@ -210,116 +195,7 @@ func (n *node) beat(now time.Time) {
 		trs = append(trs, st.remove(inc, n.cfg.Hold, now, false)...)
 	}
 	trs = append(trs, st.due(now)...)
-	n.postTransitions(trs)
-}
-
-func sortTopics(ts []transport.Topic) {
-	slices.SortFunc(ts, func(a, b transport.Topic) int {
-		if a.Kind != b.Kind {
-			return int(a.Kind) - int(b.Kind)
-		}
-		if c := strings.Compare(a.App, b.App); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-}
-
-// post queues a report for the handler; reports are never dropped.
-func (n *node) post(f func()) {
-	n.qmu.Lock()
-	n.ctl = append(n.ctl, f)
-	n.qmu.Unlock()
-	n.signal()
-}
-
-func (n *node) postTransitions(trs []transport.Transition) {
-	for _, tr := range trs {
-		n.post(func() { n.h.Transition(tr) })
-	}
-}
-
-// enqueue queues a message, dropping it when the queue is full.
-func (n *node) enqueue(t transport.Topic, msg []byte) {
-	n.qmu.Lock()
-	if len(n.msgs) >= n.c.queue {
-		n.gaps[t] = struct{}{}
-	} else {
-		n.msgs = append(n.msgs, delivery{t, msg})
-	}
-	n.qmu.Unlock()
-	n.signal()
-}
-
-func (n *node) signal() {
-	select {
-	case n.wake <- struct{}{}:
-	default:
-	}
-}
-
-// deliver calls the handler, one report or message at a time, in the
-// order they were queued (reports first in each batch).
-func (n *node) deliver() {
-	defer close(n.done)
-	for {
-		select {
-		case <-n.stop:
-			return
-		case <-n.drain:
-			n.flush()
-			return
-		case <-n.wake:
-			if !n.flush() {
-				return
-			}
-		}
-	}
-}
-
-// flush delivers until the queue is empty; false if stopped.
-func (n *node) flush() bool {
-	for {
-		n.qmu.Lock()
-		ctl, msgs := n.ctl, n.msgs
-		n.ctl, n.msgs = nil, nil
-		var gaps []transport.Topic
-		if len(msgs) == 0 && len(n.gaps) > 0 {
-			for t := range n.gaps {
-				gaps = append(gaps, t)
-			}
-			clear(n.gaps)
-			sortTopics(gaps)
-		}
-		n.qmu.Unlock()
-		if len(ctl) == 0 && len(msgs) == 0 && len(gaps) == 0 {
-			return true
-		}
-		for _, f := range ctl {
-			if n.stopped() {
-				return false
-			}
-			f()
-		}
-		for _, d := range msgs {
-			if n.stopped() {
-				return false
-			}
-			n.h.Message(d.t, d.msg)
-		}
-		if len(gaps) > 0 && !n.stopped() {
-			n.h.Gap(gaps)
-		}
-	}
-}
-
-func (n *node) stopped() bool {
-	select {
-	case <-n.stop:
-		return true
-	default:
-		return false
-	}
+	n.mail.Transitions(trs)
 }
 
 // callMode says which store checks a call needs.
@@ -399,63 +275,9 @@ func (n *node) do(ctx context.Context, mode callMode, fn func(st *store, now tim
 	return fn(st, now)
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", transport.ErrInvalid, fmt.Sprintf(format, args...))
-}
-
-func checkChannelOp(op transport.ChannelOp, restore bool) error {
-	switch {
-	case op.App == "" || op.Channel == "":
-		return invalid("empty app or channel")
-	case op.Subscribers < 0:
-		return invalid("negative subscribers %d", op.Subscribers)
-	case op.Version == 0 && !restore:
-		return invalid("zero version")
-	case op.MemberLimit < 0:
-		return invalid("negative member limit")
-	}
-	if m := op.Member; m != nil {
-		switch {
-		case m.UserID == "":
-			return invalid("empty user id")
-		case m.Sockets < 0:
-			return invalid("negative sockets %d", m.Sockets)
-		case m.Sockets > op.Subscribers:
-			return invalid("%d member sockets but %d subscribers", m.Sockets, op.Subscribers)
-		}
-	}
-	return nil
-}
-
-func checkUserOp(op transport.UserOp, restore bool) error {
-	switch {
-	case op.App == "" || op.UserID == "":
-		return invalid("empty app or user id")
-	case op.Sockets < 0:
-		return invalid("negative sockets %d", op.Sockets)
-	case op.Version == 0 && !restore:
-		return invalid("zero version")
-	}
-	return nil
-}
-
-func checkConnOp(op transport.ConnOp, restore bool) error {
-	switch {
-	case op.App == "":
-		return invalid("empty app")
-	case op.Connections < 0:
-		return invalid("negative connections %d", op.Connections)
-	case op.Limit < 0:
-		return invalid("negative limit")
-	case op.Version == 0 && !restore:
-		return invalid("zero version")
-	}
-	return nil
-}
-
 // SetChannel sets this node's contribution to a channel.
 func (n *node) SetChannel(ctx context.Context, op transport.ChannelOp) (transport.ChannelResult, error) {
-	if err := checkChannelOp(op, false); err != nil {
+	if err := driverkit.CheckChannelOp(op, false); err != nil {
 		return transport.ChannelResult{}, err
 	}
 	var res transport.ChannelResult
@@ -501,7 +323,7 @@ func channelResult(st *store, k chanKey, op transport.ChannelOp) transport.Chann
 
 // SetUser sets this node's signed-in sockets of a user.
 func (n *node) SetUser(ctx context.Context, op transport.UserOp) (transport.UserResult, error) {
-	if err := checkUserOp(op, false); err != nil {
+	if err := driverkit.CheckUserOp(op, false); err != nil {
 		return transport.UserResult{}, err
 	}
 	var res transport.UserResult
@@ -522,7 +344,7 @@ func (n *node) SetUser(ctx context.Context, op transport.UserOp) (transport.User
 
 // SetConnections sets this node's connections of an app.
 func (n *node) SetConnections(ctx context.Context, op transport.ConnOp) (transport.ConnResult, error) {
-	if err := checkConnOp(op, false); err != nil {
+	if err := driverkit.CheckConnOp(op, false); err != nil {
 		return transport.ConnResult{}, err
 	}
 	var res transport.ConnResult
@@ -612,17 +434,17 @@ func (n *node) Connections(ctx context.Context, app string) (int, error) {
 // Restore replaces this node's contributions with s, quietly.
 func (n *node) Restore(ctx context.Context, s transport.Snapshot) error {
 	for _, op := range s.Channels {
-		if err := checkChannelOp(op, true); err != nil {
+		if err := driverkit.CheckChannelOp(op, true); err != nil {
 			return err
 		}
 	}
 	for _, op := range s.Users {
-		if err := checkUserOp(op, true); err != nil {
+		if err := driverkit.CheckUserOp(op, true); err != nil {
 			return err
 		}
 	}
 	for _, op := range s.Connections {
-		if err := checkConnOp(op, true); err != nil {
+		if err := driverkit.CheckConnOp(op, true); err != nil {
 			return err
 		}
 	}
@@ -664,7 +486,7 @@ func (n *node) Restore(ctx context.Context, s transport.Snapshot) error {
 
 // Publish sends msg to the other nodes subscribed to t.
 func (n *node) Publish(ctx context.Context, t transport.Topic, msg []byte) error {
-	if err := checkTopic(t); err != nil {
+	if err := driverkit.CheckTopic(t); err != nil {
 		return err
 	}
 	return n.do(ctx, modeRead, func(st *store, _ time.Time) error {
@@ -682,23 +504,16 @@ func (n *node) Publish(ctx context.Context, t transport.Topic, msg []byte) error
 					cp = []byte{}
 				}
 			}
-			o.enqueue(t, cp)
+			o.mail.Message(t, cp)
 		}
 		return nil
 	})
 }
 
-func checkTopic(t transport.Topic) error {
-	if (t.Kind != transport.ChannelTopic && t.Kind != transport.UserTopic) || t.App == "" || t.Name == "" {
-		return invalid("topic %+v", t)
-	}
-	return nil
-}
-
 // Subscribe adds interest in ts.
 func (n *node) Subscribe(ctx context.Context, ts ...transport.Topic) error {
 	for _, t := range ts {
-		if err := checkTopic(t); err != nil {
+		if err := driverkit.CheckTopic(t); err != nil {
 			return err
 		}
 	}
@@ -742,15 +557,9 @@ func (n *node) Deregister(ctx context.Context) error {
 	n.leaving = true
 	c.mu.Unlock()
 
-	if g := n.cfg.HandoffGrace; g > 0 {
-		timer := time.NewTimer(g)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			_ = n.Close()
-			return ctx.Err()
-		case <-timer.C:
-		}
+	if err := driverkit.Sleep(ctx, n.cfg.HandoffGrace); err != nil {
+		_ = n.Close()
+		return err
 	}
 	err := n.do(ctx, modeWrite, func(st *store, now time.Time) error {
 		trs := st.remove(n.id, n.cfg.Hold, now, false)
@@ -758,7 +567,7 @@ func (n *node) Deregister(ctx context.Context) error {
 		n.closed = true
 		n.updateLocked(now)
 		n.unsubscribeAllLocked()
-		n.postTransitions(trs)
+		n.mail.Transitions(trs)
 		return nil
 	})
 	if err != nil {
@@ -766,9 +575,9 @@ func (n *node) Deregister(ctx context.Context) error {
 		return err
 	}
 	n.endLoop()
-	n.drainOnce.Do(func() { close(n.drain) })
+	n.mail.Finish()
 	select {
-	case <-n.done:
+	case <-n.mail.Done():
 		return nil
 	case <-ctx.Done():
 		n.halt()

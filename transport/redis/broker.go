@@ -12,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sockudo-go/sockudo/transport"
+	"github.com/sockudo-go/sockudo/transport/internal/driverkit"
 )
 
 // pubsub is a node's subscriptions on one dedicated connection: each
@@ -167,9 +168,9 @@ func (p *pubsub) reconnect(cause error) <-chan error {
 			ts = append(ts, t)
 		}
 		p.mu.Unlock()
-		sortTopics(ts)
+		driverkit.SortTopics(ts)
 		p.n.reconnects.Add(1)
-		p.n.mail.gap(ts)
+		p.n.mail.Gap(ts)
 		return errs
 	}
 }
@@ -226,19 +227,12 @@ func (p *pubsub) onMessage(m rueidis.PubSubMessage) {
 	if !ok || len(m.Message) < len(p.n.id) || m.Message[:len(p.n.id)] == p.n.id {
 		return
 	}
-	p.n.mail.message(t, []byte(m.Message[len(p.n.id):]))
-}
-
-func checkTopic(t transport.Topic) error {
-	if (t.Kind != transport.ChannelTopic && t.Kind != transport.UserTopic) || t.App == "" || t.Name == "" {
-		return invalid("topic %+v", t)
-	}
-	return nil
+	p.n.mail.Message(t, []byte(m.Message[len(p.n.id):]))
 }
 
 // Publish sends msg to the other nodes subscribed to t.
 func (n *node) Publish(ctx context.Context, t transport.Topic, msg []byte) error {
-	if err := checkTopic(t); err != nil {
+	if err := driverkit.CheckTopic(t); err != nil {
 		return err
 	}
 	if err := n.usable(ctx); err != nil {
@@ -273,7 +267,7 @@ func (n *node) publish(ctx context.Context, ch, payload string) error {
 // Subscribe adds interest in ts.
 func (n *node) Subscribe(ctx context.Context, ts ...transport.Topic) error {
 	for _, t := range ts {
-		if err := checkTopic(t); err != nil {
+		if err := driverkit.CheckTopic(t); err != nil {
 			return err
 		}
 	}

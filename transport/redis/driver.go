@@ -125,7 +125,7 @@ func (d *Driver) Start(ctx context.Context, cfg transport.NodeConfig, h transpor
 		return nil, fmt.Errorf("transport/redis: pub/sub: %w", err)
 	}
 	go n.run()
-	go n.mail.run()
+	go n.mail.Run()
 	return n, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sockudo-go/sockudo/transport"
+	"github.com/sockudo-go/sockudo/transport/internal/driverkit"
 )
 
 // node is one incarnation registered by a Driver.
@@ -19,7 +20,7 @@ type node struct {
 	id   string
 	cfg  transport.NodeConfig
 	tick time.Duration
-	mail *mailbox
+	mail *driverkit.Mailbox
 	ps   *pubsub
 
 	// ctx ends the node's background work; cancel is called by halt.
@@ -50,7 +51,7 @@ var (
 )
 
 func newNode(d *Driver, id string, cfg transport.NodeConfig, h transport.Handler) *node {
-	n := &node{d: d, id: id, cfg: cfg, mail: newMailbox(h, d.queue)}
+	n := &node{d: d, id: id, cfg: cfg, mail: driverkit.NewMailbox(h, d.queue)}
 	n.tick = cfg.Lease / 5
 	if cfg.Hold > 0 && cfg.Hold/4 < n.tick {
 		n.tick = cfg.Hold / 4
@@ -110,17 +111,17 @@ func (n *node) fenceLocked(reason transport.LossReason) {
 	n.fenced = true
 	n.updateLocked()
 	n.d.log.Warn("node fenced", "node", n.id, "name", n.cfg.Name, "reason", reason.String())
-	n.mail.lost(reason)
+	n.mail.Lost(reason)
 	n.cancel()
 	go n.ps.close()
-	n.mail.finish()
+	n.mail.Finish()
 }
 
 // halt stops all background work at once.
 func (n *node) halt() {
 	n.cancel()
 	n.ps.close()
-	n.mail.halt()
+	n.mail.Halt()
 }
 
 // leaseRunOutLocked reports whether the lease may run out before the
@@ -219,7 +220,7 @@ func (n *node) guarded(status, epoch string) error {
 			n.wiped = true
 			n.updateLocked()
 			n.d.log.Warn("store wiped", "node", n.id)
-			n.mail.lost(transport.StoreWiped)
+			n.mail.Lost(transport.StoreWiped)
 		}
 		return transport.ErrStoreWiped
 	case "REAPED", "GONE":
@@ -298,10 +299,10 @@ func (n *node) beat() {
 		trs := parseTransitions(arr[2])
 		n.reaped.Add(1)
 		n.d.log.Info("reaped a dead node", "node", n.id, "dead", dead, "transitions", len(trs))
-		n.mail.transitions(trs)
+		n.mail.Transitions(trs)
 	}
 	if arr, err := n.write(ctx, dueScript); err == nil && len(arr) > 1 {
-		n.mail.transitions(parseTransitions(arr[1]))
+		n.mail.Transitions(parseTransitions(arr[1]))
 	}
 	n.ps.probe(ctx)
 }
@@ -320,15 +321,9 @@ func (n *node) Deregister(ctx context.Context) error {
 	n.leaving = true
 	n.mu.Unlock()
 
-	if g := n.cfg.HandoffGrace; g > 0 {
-		timer := time.NewTimer(g)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			_ = n.Close()
-			return ctx.Err()
-		case <-timer.C:
-		}
+	if err := driverkit.Sleep(ctx, n.cfg.HandoffGrace); err != nil {
+		_ = n.Close()
+		return err
 	}
 	arr, err := n.write(ctx, leaveScript, n.hold())
 	if err != nil {
@@ -339,15 +334,15 @@ func (n *node) Deregister(ctx context.Context) error {
 	n.closed = true
 	n.updateLocked()
 	n.mu.Unlock()
-	n.mail.transitions(parseTransitions(arr[1]))
+	n.mail.Transitions(parseTransitions(arr[1]))
 	n.cancel()
 	n.ps.close()
-	n.mail.finish()
+	n.mail.Finish()
 	select {
-	case <-n.mail.done:
+	case <-n.mail.Done():
 		return nil
 	case <-ctx.Done():
-		n.mail.halt()
+		n.mail.Halt()
 		return ctx.Err()
 	}
 }

@@ -12,61 +12,8 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sockudo-go/sockudo/transport"
+	"github.com/sockudo-go/sockudo/transport/internal/driverkit"
 )
-
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", transport.ErrInvalid, fmt.Sprintf(format, args...))
-}
-
-func checkChannelOp(op transport.ChannelOp, restore bool) error {
-	switch {
-	case op.App == "" || op.Channel == "":
-		return invalid("empty app or channel")
-	case op.Subscribers < 0:
-		return invalid("negative subscribers %d", op.Subscribers)
-	case op.Version == 0 && !restore:
-		return invalid("zero version")
-	case op.MemberLimit < 0:
-		return invalid("negative member limit")
-	}
-	if m := op.Member; m != nil {
-		switch {
-		case m.UserID == "":
-			return invalid("empty user id")
-		case m.Sockets < 0:
-			return invalid("negative sockets %d", m.Sockets)
-		case m.Sockets > op.Subscribers:
-			return invalid("%d member sockets but %d subscribers", m.Sockets, op.Subscribers)
-		}
-	}
-	return nil
-}
-
-func checkUserOp(op transport.UserOp, restore bool) error {
-	switch {
-	case op.App == "" || op.UserID == "":
-		return invalid("empty app or user id")
-	case op.Sockets < 0:
-		return invalid("negative sockets %d", op.Sockets)
-	case op.Version == 0 && !restore:
-		return invalid("zero version")
-	}
-	return nil
-}
-
-func checkConnOp(op transport.ConnOp, restore bool) error {
-	switch {
-	case op.App == "":
-		return invalid("empty app")
-	case op.Connections < 0:
-		return invalid("negative connections %d", op.Connections)
-	case op.Limit < 0:
-		return invalid("negative limit")
-	case op.Version == 0 && !restore:
-		return invalid("zero version")
-	}
-	return nil
-}
 
 func toInt(m rueidis.RedisMessage) int {
 	v, _ := m.AsInt64()
@@ -75,7 +22,7 @@ func toInt(m rueidis.RedisMessage) int {
 
 // SetChannel sets this node's contribution to a channel.
 func (n *node) SetChannel(ctx context.Context, op transport.ChannelOp) (transport.ChannelResult, error) {
-	if err := checkChannelOp(op, false); err != nil {
+	if err := driverkit.CheckChannelOp(op, false); err != nil {
 		return transport.ChannelResult{}, err
 	}
 	user, sockets, info := "", 0, ""
@@ -122,7 +69,7 @@ func parseMembers(m rueidis.RedisMessage) []transport.Member {
 
 // SetUser sets this node's signed-in sockets of a user.
 func (n *node) SetUser(ctx context.Context, op transport.UserOp) (transport.UserResult, error) {
-	if err := checkUserOp(op, false); err != nil {
+	if err := driverkit.CheckUserOp(op, false); err != nil {
 		return transport.UserResult{}, err
 	}
 	arr, err := n.write(ctx, setUserScript, version(op.Version), op.App, op.UserID, strconv.Itoa(op.Sockets))
@@ -138,7 +85,7 @@ func (n *node) SetUser(ctx context.Context, op transport.UserOp) (transport.User
 
 // SetConnections sets this node's connections of an app.
 func (n *node) SetConnections(ctx context.Context, op transport.ConnOp) (transport.ConnResult, error) {
-	if err := checkConnOp(op, false); err != nil {
+	if err := driverkit.CheckConnOp(op, false); err != nil {
 		return transport.ConnResult{}, err
 	}
 	arr, err := n.write(ctx, setConnsScript, version(op.Version), op.App, strconv.Itoa(op.Connections), strconv.Itoa(op.Limit))
@@ -243,7 +190,7 @@ type restoreOp struct {
 func encodeSnapshot(s transport.Snapshot) ([]byte, error) {
 	js := snapshotJSON{Channels: []restoreOp{}, Users: []restoreOp{}, Connections: []restoreOp{}}
 	for _, op := range s.Channels {
-		if err := checkChannelOp(op, true); err != nil {
+		if err := driverkit.CheckChannelOp(op, true); err != nil {
 			return nil, err
 		}
 		r := restoreOp{App: op.App, Name: op.Channel, Count: op.Subscribers, Version: version(op.Version)}
@@ -253,13 +200,13 @@ func encodeSnapshot(s transport.Snapshot) ([]byte, error) {
 		js.Channels = append(js.Channels, r)
 	}
 	for _, op := range s.Users {
-		if err := checkUserOp(op, true); err != nil {
+		if err := driverkit.CheckUserOp(op, true); err != nil {
 			return nil, err
 		}
 		js.Users = append(js.Users, restoreOp{App: op.App, Name: op.UserID, Count: op.Sockets, Version: version(op.Version)})
 	}
 	for _, op := range s.Connections {
-		if err := checkConnOp(op, true); err != nil {
+		if err := driverkit.CheckConnOp(op, true); err != nil {
 			return nil, err
 		}
 		js.Connections = append(js.Connections, restoreOp{App: op.App, Count: op.Connections, Version: version(op.Version)})

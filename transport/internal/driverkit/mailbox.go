@@ -1,4 +1,4 @@
-package redis
+package driverkit
 
 import (
 	"slices"
@@ -8,10 +8,12 @@ import (
 	"github.com/sockudo-go/sockudo/transport"
 )
 
-// mailbox calls a node's Handler from one goroutine: reports (never
-// dropped) first, then messages (bounded; an overflow becomes a Gap of
-// its topic once the messages queued before it are delivered).
-type mailbox struct {
+// Mailbox calls a node's Handler from one goroutine (Run): reports
+// (never dropped) first, then messages (bounded; an overflow becomes a
+// Gap of its topic once the messages queued before it are delivered).
+// Its methods are safe for concurrent use and never block on the
+// Handler.
+type Mailbox struct {
 	h     transport.Handler
 	limit int
 
@@ -22,7 +24,7 @@ type mailbox struct {
 	wake  chan struct{}
 	stop  chan struct{} // ends run at once
 	drain chan struct{} // ends run once the queue is empty
-	done  chan struct{} // run has returned
+	done  chan struct{} // Run has returned
 
 	stopOnce, drainOnce sync.Once
 }
@@ -32,8 +34,9 @@ type delivery struct {
 	msg []byte
 }
 
-func newMailbox(h transport.Handler, limit int) *mailbox {
-	return &mailbox{
+// NewMailbox returns a Mailbox for h that holds up to limit messages.
+func NewMailbox(h transport.Handler, limit int) *Mailbox {
+	return &Mailbox{
 		h: h, limit: limit,
 		gaps:  make(map[transport.Topic]struct{}),
 		wake:  make(chan struct{}, 1),
@@ -43,31 +46,33 @@ func newMailbox(h transport.Handler, limit int) *mailbox {
 	}
 }
 
-// post queues a report.
-func (m *mailbox) post(f func()) {
+// Post queues a report: a call of the Handler that is never dropped.
+func (m *Mailbox) Post(f func()) {
 	m.mu.Lock()
 	m.ctl = append(m.ctl, f)
 	m.mu.Unlock()
 	m.signal()
 }
 
-func (m *mailbox) transitions(trs []transport.Transition) {
+// Transitions queues a Transition report for each of trs.
+func (m *Mailbox) Transitions(trs []transport.Transition) {
 	for _, tr := range trs {
-		m.post(func() { m.h.Transition(tr) })
+		m.Post(func() { m.h.Transition(tr) })
 	}
 }
 
-func (m *mailbox) lost(r transport.LossReason) { m.post(func() { m.h.Lost(r) }) }
+// Lost queues a Lost report.
+func (m *Mailbox) Lost(r transport.LossReason) { m.Post(func() { m.h.Lost(r) }) }
 
-// gap reports ts at once (after the reports and messages queued so far).
-func (m *mailbox) gap(ts []transport.Topic) {
+// Gap queues a Gap report of ts, if any.
+func (m *Mailbox) Gap(ts []transport.Topic) {
 	if len(ts) > 0 {
-		m.post(func() { m.h.Gap(ts) })
+		m.Post(func() { m.h.Gap(ts) })
 	}
 }
 
-// message queues msg, or notes a gap of t when the queue is full.
-func (m *mailbox) message(t transport.Topic, msg []byte) {
+// Message queues msg, or notes a gap of t when the queue is full.
+func (m *Mailbox) Message(t transport.Topic, msg []byte) {
 	m.mu.Lock()
 	if len(m.msgs) >= m.limit {
 		m.gaps[t] = struct{}{}
@@ -78,18 +83,24 @@ func (m *mailbox) message(t transport.Topic, msg []byte) {
 	m.signal()
 }
 
-func (m *mailbox) signal() {
+func (m *Mailbox) signal() {
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
 }
 
-// halt ends delivery at once; finish ends it once the queue is empty.
-func (m *mailbox) halt()   { m.stopOnce.Do(func() { close(m.stop) }) }
-func (m *mailbox) finish() { m.drainOnce.Do(func() { close(m.drain) }) }
+// Halt ends delivery at once.
+func (m *Mailbox) Halt() { m.stopOnce.Do(func() { close(m.stop) }) }
 
-func (m *mailbox) run() {
+// Finish ends delivery once the queue is empty.
+func (m *Mailbox) Finish() { m.drainOnce.Do(func() { close(m.drain) }) }
+
+// Done is closed when Run has returned.
+func (m *Mailbox) Done() <-chan struct{} { return m.done }
+
+// Run delivers until Halt, or until Finish and the queue is empty.
+func (m *Mailbox) Run() {
 	defer close(m.done)
 	for {
 		select {
@@ -107,7 +118,7 @@ func (m *mailbox) run() {
 }
 
 // flush delivers until the queue is empty; false if halted.
-func (m *mailbox) flush() bool {
+func (m *Mailbox) flush() bool {
 	for {
 		m.mu.Lock()
 		ctl, msgs := m.ctl, m.msgs
@@ -118,7 +129,7 @@ func (m *mailbox) flush() bool {
 				gaps = append(gaps, t)
 			}
 			clear(m.gaps)
-			sortTopics(gaps)
+			SortTopics(gaps)
 		}
 		m.mu.Unlock()
 		if len(ctl) == 0 && len(msgs) == 0 && len(gaps) == 0 {
@@ -142,7 +153,7 @@ func (m *mailbox) flush() bool {
 	}
 }
 
-func (m *mailbox) halted() bool {
+func (m *Mailbox) halted() bool {
 	select {
 	case <-m.stop:
 		return true
@@ -151,7 +162,8 @@ func (m *mailbox) halted() bool {
 	}
 }
 
-func sortTopics(ts []transport.Topic) {
+// SortTopics sorts ts by kind, app and name.
+func SortTopics(ts []transport.Topic) {
 	slices.SortFunc(ts, func(a, b transport.Topic) int {
 		if a.Kind != b.Kind {
 			return int(a.Kind) - int(b.Kind)

@@ -1,4 +1,4 @@
-package redis
+package driverkit
 
 import (
 	"slices"
@@ -18,7 +18,7 @@ func TestMailboxOverflowReportsGap(t *testing.T) {
 		var got []string
 		var gaps []transport.Topic
 		lost := 0
-		m := newMailbox(transport.HandlerFuncs{
+		m := NewMailbox(transport.HandlerFuncs{
 			OnMessage: func(_ transport.Topic, msg []byte) {
 				<-release
 				mu.Lock()
@@ -28,19 +28,19 @@ func TestMailboxOverflowReportsGap(t *testing.T) {
 			OnGap:  func(ts []transport.Topic) { mu.Lock(); gaps = append(gaps, ts...); mu.Unlock() },
 			OnLost: func(transport.LossReason) { mu.Lock(); lost++; mu.Unlock() },
 		}, 2)
-		go m.run()
+		go m.Run()
 		tp := transport.Channel("app", "busy")
 		for _, s := range []string{"1", "2", "3", "4", "5", "6"} {
-			m.message(tp, []byte(s))
+			m.Message(tp, []byte(s))
 			synctest.Wait() // the first message is taken before the others queue
 		}
 		for range 100 {
-			m.lost(transport.StoreWiped)
+			m.Lost(transport.StoreWiped)
 		}
 		close(release)
 		synctest.Wait()
-		m.finish()
-		<-m.done
+		m.Finish()
+		<-m.Done()
 		mu.Lock()
 		defer mu.Unlock()
 		if !slices.Equal(got, []string{"1", "2", "3"}) {
