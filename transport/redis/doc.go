@@ -22,7 +22,10 @@
 // state and its messages. Run clusters of nodes with different prefixes
 // to spread them.
 //
-// Reaping a node removes all its contributions in one script, which
-// blocks Redis for a time proportional to what the node held (about a
-// millisecond per thousand channels).
+// Removing a node's contributions (reaping it, or Deregister) takes one
+// script per Options.ReapChunk keys, so that a node that held many
+// channels does not block Redis for long; each key is removed, and its
+// transitions reported, by exactly one of those scripts. The node's
+// lease goes with its last key, and its writes are refused from the
+// first one.
 package redis

@@ -22,6 +22,7 @@ const (
 	DefaultPrefix      = "sockudo:transport:"
 	DefaultCallTimeout = 2 * time.Second
 	DefaultQueueSize   = 1024
+	DefaultReapChunk   = 500
 )
 
 // Options tunes a Driver; nil or the zero value takes the defaults.
@@ -41,6 +42,12 @@ type Options struct {
 	// to Handler.Gap once the queue has drained. Default 1024.
 	QueueSize int
 
+	// ReapChunk bounds the keys one call removes when a node is reaped or
+	// deregisters, so that removing a node that held many channels does
+	// not block Redis for long: it takes several calls, each of them
+	// atomic. Default 500.
+	ReapChunk int
+
 	// Logger receives the driver's warnings (lost pub/sub connections,
 	// failed renewals). Default slog.Default().
 	Logger *slog.Logger
@@ -55,6 +62,7 @@ type Driver struct {
 	sharded bool   // Redis Cluster: SSUBSCRIBE and SPUBLISH
 	timeout time.Duration
 	queue   int
+	chunk   int
 	log     *slog.Logger
 }
 
@@ -81,6 +89,9 @@ func New(client rueidis.Client, opts *Options) (*Driver, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
 	}
+	if o.ReapChunk <= 0 {
+		o.ReapChunk = DefaultReapChunk
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -93,6 +104,7 @@ func New(client rueidis.Client, opts *Options) (*Driver, error) {
 		sharded: client.Mode() == rueidis.ClientModeCluster,
 		timeout: o.CallTimeout,
 		queue:   o.QueueSize,
+		chunk:   o.ReapChunk,
 		log:     o.Logger.With("component", "transport/redis"),
 	}, nil
 }

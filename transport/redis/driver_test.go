@@ -194,3 +194,80 @@ func TestStats(t *testing.T) {
 		t.Errorf("an invalid write: %v, want ErrInvalid", err)
 	}
 }
+
+// A node that held many channels is removed in chunks, when it is reaped
+// and when it deregisters: every channel is vacated exactly once, and the
+// node's lease goes with its last chunk.
+func TestReapInChunks(t *testing.T) {
+	t.Run("Killed", func(t *testing.T) { testRemoveInChunks(t, false) })
+	t.Run("Deregistered", func(t *testing.T) { testRemoveInChunks(t, true) })
+}
+
+func testRemoveInChunks(t *testing.T, leave bool) {
+	client := testenv.RedisClient(t, testenv.RedisStandalone(t))
+	prefix := testenv.RedisPrefix(t, client)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const channels = 230
+	newNode := func(h transport.Handler) transport.Node {
+		d, err := redis.New(client, &redis.Options{Prefix: prefix, ReapChunk: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := d.Start(ctx, transport.NodeConfig{Lease: time.Second, Hold: -1, HandoffGrace: -1}, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close() })
+		return n
+	}
+	var mu sync.Mutex
+	vacated := map[string]int{}
+	record := transport.HandlerFuncs{OnTransition: func(tr transport.Transition) {
+		if tr.Kind == transport.ChannelVacated {
+			mu.Lock()
+			vacated[tr.Channel]++
+			mu.Unlock()
+		}
+	}}
+	dead := newNode(record)
+	for i := range channels {
+		if _, err := dead.SetChannel(ctx, transport.ChannelOp{App: "app", Channel: fmt.Sprint("c", i), Subscribers: 1, Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := newNode(record), newNode(record)
+	if leave {
+		if err := dead.Deregister(ctx); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		redis.Kill(dead)
+	}
+	testenv.Eventually(t, 30*time.Second, "every channel vacated", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(vacated) == channels
+	})
+	time.Sleep(500 * time.Millisecond) // a second report would show by now
+	mu.Lock()
+	for ch, k := range vacated {
+		if k != 1 {
+			t.Errorf("%s vacated %d times", ch, k)
+		}
+	}
+	mu.Unlock()
+	if list, err := a.Channels(ctx, "app", ""); err != nil || len(list) != 0 {
+		t.Errorf("Channels after the reaping: %v, %v", list, err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the dead lease gone", func() bool {
+		return b.(transport.StatsReporter).Stats().NodesAlive == 2
+	})
+	want := uint64(1)
+	if leave {
+		want = 0
+	}
+	if r := a.(transport.StatsReporter).Stats().Reaped + b.(transport.StatsReporter).Stats().Reaped; r != want {
+		t.Errorf("%d reapings completed, want %d", r, want)
+	}
+}

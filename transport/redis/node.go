@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/sockudo-go/sockudo/transport"
 	"github.com/sockudo-go/sockudo/transport/internal/driverkit"
 )
+
+// reapChunksPerTick bounds the reaping calls of one tick.
+const reapChunksPerTick = 8
 
 // node is one incarnation registered by a Driver.
 type node struct {
@@ -290,16 +294,19 @@ func (n *node) beat() {
 	if alive, err := arr[1].AsInt64(); err == nil {
 		n.alive.Store(alive)
 	}
-	for range 4 {
-		arr, err := n.write(ctx, reapScript, n.hold())
-		if err != nil || len(arr) < 3 {
+	// A few chunks per tick: reaping a large node takes several ticks
+	// (or several nodes), and no call blocks Redis for long.
+	for range reapChunksPerTick {
+		arr, err := n.write(ctx, reapScript, n.hold(), strconv.Itoa(n.d.chunk))
+		if err != nil || len(arr) < 4 {
 			break
 		}
 		dead, _ := arr[1].ToString()
-		trs := parseTransitions(arr[2])
-		n.reaped.Add(1)
-		n.d.log.Info("reaped a dead node", "node", n.id, "dead", dead, "transitions", len(trs))
-		n.mail.Transitions(trs)
+		n.mail.Transitions(parseTransitions(arr[3]))
+		if toInt(arr[2]) == 1 {
+			n.reaped.Add(1)
+			n.d.log.Info("reaped a dead node", "node", n.id, "dead", dead)
+		}
 	}
 	if arr, err := n.write(ctx, dueScript); err == nil && len(arr) > 1 {
 		n.mail.Transitions(parseTransitions(arr[1]))
@@ -325,16 +332,21 @@ func (n *node) Deregister(ctx context.Context) error {
 		_ = n.Close()
 		return err
 	}
-	arr, err := n.write(ctx, leaveScript, n.hold())
-	if err != nil {
-		_ = n.Close()
-		return err
+	for {
+		arr, err := n.write(ctx, leaveScript, n.hold(), strconv.Itoa(n.d.chunk))
+		if err != nil {
+			_ = n.Close()
+			return err
+		}
+		n.mail.Transitions(parseTransitions(arr[2]))
+		if toInt(arr[1]) == 1 {
+			break
+		}
 	}
 	n.mu.Lock()
 	n.closed = true
 	n.updateLocked()
 	n.mu.Unlock()
-	n.mail.Transitions(parseTransitions(arr[1]))
 	n.cancel()
 	n.ps.close()
 	n.mail.Finish()

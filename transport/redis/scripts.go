@@ -193,11 +193,16 @@ local function apply_user(app, user, inc, n, now, quiet, out)
   return after
 end
 
--- remove_all takes every contribution of inc out of the store, through
--- the usual transitions unless quiet, and forgets its versions.
-local function remove_all(inc, hold, now, quiet, out)
+-- remove_all takes up to limit (-1: all) of the keys inc wrote out of
+-- the store, through the usual transitions unless quiet, and forgets its
+-- versions of them. It returns true once none is left: a node's removal
+-- may take several calls, so that no call blocks Redis for long, and
+-- each key is removed by exactly one of them.
+local function remove_all(inc, hold, now, quiet, out, limit)
   local idx = B .. ':i:' .. inc
-  local keys = redis.call('ZRANGE', idx, 0, -1)
+  local stop = limit - 1
+  if limit < 0 then stop = -1 end
+  local keys = redis.call('ZRANGE', idx, 0, stop)
   table.sort(keys)
   for _, key in ipairs(keys) do
     local f = redis.call('HMGET', key, 'k', 'A', 'C', 'U')
@@ -219,7 +224,13 @@ local function remove_all(inc, hold, now, quiet, out)
     end
     if f[1] then redis.call('HDEL', key, 'v:' .. inc) end
   end
-  redis.call('DEL', idx)
+  -- Only now: removing a contribution indexes its key again.
+  if limit < 0 then
+    redis.call('DEL', idx)
+  elseif #keys > 0 then
+    redis.call('ZREM', idx, unpack(keys))
+  end
+  return redis.call('EXISTS', idx) == 0
 end
 
 -- forget drops the versions of keys inc stopped contributing to a minute
@@ -322,9 +333,10 @@ local _, after = apply_count(ak, 'a', app, '', inc, n, now)
 return {'OK', after}
 `)
 
-// reap: ARGV inc, epoch, hold ms. Removes the contributions of one
-// expired incarnation other than inc, leaving a tombstone. Returns
-// {status} or {'OK', reaped, transitions}; status NONE when no lease
+// reap: ARGV inc, epoch, hold ms, limit. Removes up to limit keys of
+// the contributions of one expired incarnation other than inc, leaving
+// a tombstone; its lease goes with its last key. Returns {status} or
+// {'OK', reaped, 1 when done, transitions}; status NONE when no lease
 // has run out.
 var reapScript = rueidis.NewLuaScript(prelude + `
 local now = now_ms()
@@ -334,12 +346,14 @@ local dead = redis.call('ZRANGEBYSCORE', B .. ':l', '-inf', now, 'LIMIT', 0, 2)
 for _, inc in ipairs(dead) do
   if inc ~= ARGV[1] then
     local out = {}
-    remove_all(inc, tonumber(ARGV[3]), now, false, out)
-    redis.call('ZREM', B .. ':l', inc)
-    redis.call('HDEL', B .. ':n', inc)
     redis.call('ZADD', B .. ':d', now, inc)
     touch(B .. ':d')
-    return {'OK', inc, out}
+    local done = remove_all(inc, tonumber(ARGV[3]), now, false, out, tonumber(ARGV[4]))
+    if done then
+      redis.call('ZREM', B .. ':l', inc)
+      redis.call('HDEL', B .. ':n', inc)
+    end
+    return {'OK', inc, done and 1 or 0, out}
   end
 end
 return {'NONE'}
@@ -382,17 +396,20 @@ end
 return {'OK', out}
 `)
 
-// leave: ARGV inc, epoch, hold ms. Removes inc's contributions and its
-// registration (Deregister). Returns {status, transitions}.
+// leave: ARGV inc, epoch, hold ms, limit. Removes up to limit keys of
+// inc's contributions, and its registration with the last (Deregister).
+// Returns {status, 1 when done, transitions}.
 var leaveScript = rueidis.NewLuaScript(prelude + `
 local now = now_ms()
 local g = guard(ARGV[1], ARGV[2], now)
 if g then return {g} end
 local out = {}
-remove_all(ARGV[1], tonumber(ARGV[3]), now, false, out)
-redis.call('ZREM', B .. ':l', ARGV[1])
-redis.call('HDEL', B .. ':n', ARGV[1])
-return {'OK', out}
+local done = remove_all(ARGV[1], tonumber(ARGV[3]), now, false, out, tonumber(ARGV[4]))
+if done then
+  redis.call('ZREM', B .. ':l', ARGV[1])
+  redis.call('HDEL', B .. ':n', ARGV[1])
+end
+return {'OK', done and 1 or 0, out}
 `)
 
 // restore: ARGV inc, the epoch the node knows, a new epoch to set if the
@@ -410,7 +427,7 @@ elseif not e then
   e = ARGV[3]
   redis.call('SET', B .. ':e', e)
 end
-remove_all(inc, 0, now, true, {})
+remove_all(inc, 0, now, true, {}, -1)
 redis.call('ZADD', B .. ':l', now + tonumber(ARGV[4]), inc)
 redis.call('HSET', B .. ':n', inc, ARGV[5])
 touch(B .. ':e')
