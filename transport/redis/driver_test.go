@@ -271,3 +271,36 @@ func testRemoveInChunks(t *testing.T, leave bool) {
 		t.Errorf("%d reapings completed, want %d", r, want)
 	}
 }
+
+// Listing an app with more occupied channels than one scan batch returns
+// each of them once.
+func TestChannelsScansInBatches(t *testing.T) {
+	client := testenv.RedisClient(t, testenv.RedisStandalone(t))
+	prefix := testenv.RedisPrefix(t, client)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n := start(t, client, prefix, transport.NodeConfig{}, nil)
+	const channels = 1800
+	var want []string
+	for i := range channels {
+		name := fmt.Sprintf("c%04d", i)
+		want = append(want, name)
+		if _, err := n.SetChannel(ctx, transport.ChannelOp{App: "app", Channel: name, Subscribers: 1, Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := n.Channels(ctx, "app", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ci := range list {
+		got = append(got, ci.Name)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %d channels, want %d", len(got), len(want))
+	}
+	if list, err := n.Channels(ctx, "app", "c17"); err != nil || len(list) != 100 {
+		t.Errorf("prefix c17: %d channels, %v; want 100", len(list), err)
+	}
+}

@@ -460,11 +460,14 @@ local ck = ckey(ARGV[1], ARGV[2])
 return {num(redis.call('HGET', ck, 'S')), redis.call('HLEN', ck .. ':i')}
 `)
 
-// channels: ARGV app, prefix. Returns {name, subscribers, users, ...}.
+// channels: ARGV app, prefix, cursor. Scans one batch of app's occupied
+// channels (SSCAN), so that listing a large app takes several short
+// calls. Returns {next cursor, {name, subscribers, users, ...}}.
 var channelsScript = rueidis.NewLuaScriptReadOnly(prelude + `
 local app, prefix = ARGV[1], ARGV[2]
+local scan = redis.call('SSCAN', B .. ':o:' .. #app .. ':' .. app, ARGV[3], 'COUNT', 500)
 local out = {}
-for _, chan in ipairs(redis.call('SMEMBERS', B .. ':o:' .. #app .. ':' .. app)) do
+for _, chan in ipairs(scan[2]) do
   if string.sub(chan, 1, #prefix) == prefix then
     local ck = ckey(app, chan)
     local s = num(redis.call('HGET', ck, 'S'))
@@ -475,7 +478,7 @@ for _, chan in ipairs(redis.call('SMEMBERS', B .. ':o:' .. #app .. ':' .. app)) 
     end
   end
 end
-return out
+return {scan[1], out}
 `)
 
 // members: ARGV app, channel. Returns {seq, {user, info, ...}}.

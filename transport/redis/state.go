@@ -115,17 +115,34 @@ func (n *node) Channel(ctx context.Context, app, channel string) (transport.Chan
 	return transport.ChannelInfo{Name: channel, Subscribers: toInt(f[0]), Users: toInt(f[1])}, nil
 }
 
-// Channels returns app's occupied channels starting with prefix.
+// Channels returns app's occupied channels starting with prefix. It
+// scans in batches: each channel's counts are exact as of its batch.
 func (n *node) Channels(ctx context.Context, app, prefix string) ([]transport.ChannelInfo, error) {
-	msg, err := n.read(ctx, channelsScript, app, prefix)
-	if err != nil {
-		return nil, err
-	}
-	f, _ := msg.ToArray()
-	out := make([]transport.ChannelInfo, 0, len(f)/3)
-	for i := 0; i+3 <= len(f); i += 3 {
-		name, _ := f[i].ToString()
-		out = append(out, transport.ChannelInfo{Name: name, Subscribers: toInt(f[i+1]), Users: toInt(f[i+2])})
+	var out []transport.ChannelInfo
+	seen := make(map[string]bool)
+	cursor := "0"
+	for {
+		msg, err := n.read(ctx, channelsScript, app, prefix, cursor)
+		if err != nil {
+			return nil, err
+		}
+		f, _ := msg.ToArray()
+		if len(f) != 2 {
+			return nil, fmt.Errorf("%w: unexpected reply to channels", transport.ErrUnavailable)
+		}
+		cursor, _ = f[0].ToString()
+		batch, _ := f[1].ToArray()
+		for i := 0; i+3 <= len(batch); i += 3 {
+			name, _ := batch[i].ToString()
+			// SSCAN may return an element twice.
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, transport.ChannelInfo{Name: name, Subscribers: toInt(batch[i+1]), Users: toInt(batch[i+2])})
+			}
+		}
+		if cursor == "0" {
+			break
+		}
 	}
 	slices.SortFunc(out, func(a, b transport.ChannelInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
