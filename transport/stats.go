@@ -11,6 +11,9 @@ type Stats struct {
 	// Reconnects counts restarts of the node's pub/sub delivery after
 	// the first start (reconnections, and restarts after a failed probe).
 	Reconnects uint64
+	// Gaps counts the Gap reports made to the node's Handler (after a
+	// reconnection, or when its message queue overflowed).
+	Gaps uint64
 	// Reaped counts dead nodes whose contributions this node removed.
 	Reaped uint64
 	// StoreCalls and StoreErrors count calls to the store and those that

@@ -93,8 +93,8 @@ func TestSilentPubSubConnectionIsReplaced(t *testing.T) {
 		return slices.Contains(rec.gaps, tp)
 	})
 	t.Logf("stall found and the connection replaced after %v", time.Since(stalled).Round(time.Millisecond))
-	if s := a.(transport.StatsReporter).Stats(); s.Reconnects != 1 {
-		t.Errorf("Reconnects = %d, want 1", s.Reconnects)
+	if s := a.(transport.StatsReporter).Stats(); s.Reconnects != 1 || s.Gaps != 1 {
+		t.Errorf("Reconnects = %d, Gaps = %d, want 1 and 1", s.Reconnects, s.Gaps)
 	}
 	testenv.Eventually(t, 10*time.Second, "delivery after the stall", func() bool {
 		_ = b.Publish(ctx, tp, []byte("after"))

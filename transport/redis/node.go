@@ -81,6 +81,7 @@ func (n *node) Stats() transport.Stats {
 	return transport.Stats{
 		NodesAlive:   int(n.alive.Load()),
 		Reconnects:   n.reconnects.Load(),
+		Gaps:         n.mail.Gaps(),
 		Reaped:       n.reaped.Load(),
 		StoreCalls:   n.calls.Load(),
 		StoreErrors:  n.callErrors.Load(),

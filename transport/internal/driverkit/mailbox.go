@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sockudo-go/sockudo/transport"
 )
@@ -27,6 +28,7 @@ type Mailbox struct {
 	done  chan struct{} // Run has returned
 
 	stopOnce, drainOnce sync.Once
+	gapCount            atomic.Uint64
 }
 
 type delivery struct {
@@ -67,7 +69,7 @@ func (m *Mailbox) Lost(r transport.LossReason) { m.Post(func() { m.h.Lost(r) }) 
 // Gap queues a Gap report of ts, if any.
 func (m *Mailbox) Gap(ts []transport.Topic) {
 	if len(ts) > 0 {
-		m.Post(func() { m.h.Gap(ts) })
+		m.Post(func() { m.gapCount.Add(1); m.h.Gap(ts) })
 	}
 }
 
@@ -95,6 +97,9 @@ func (m *Mailbox) Halt() { m.stopOnce.Do(func() { close(m.stop) }) }
 
 // Finish ends delivery once the queue is empty.
 func (m *Mailbox) Finish() { m.drainOnce.Do(func() { close(m.drain) }) }
+
+// Gaps counts the Gap reports delivered so far.
+func (m *Mailbox) Gaps() uint64 { return m.gapCount.Load() }
 
 // Done is closed when Run has returned.
 func (m *Mailbox) Done() <-chan struct{} { return m.done }
@@ -148,6 +153,7 @@ func (m *Mailbox) flush() bool {
 			m.h.Message(d.t, d.msg)
 		}
 		if len(gaps) > 0 && !m.halted() {
+			m.gapCount.Add(1)
 			m.h.Gap(gaps)
 		}
 	}

@@ -49,6 +49,9 @@ func TestMailboxOverflowReportsGap(t *testing.T) {
 		if !slices.Equal(gaps, []transport.Topic{tp}) {
 			t.Errorf("gaps %v, want [%v]", gaps, tp)
 		}
+		if g := m.Gaps(); g != 1 {
+			t.Errorf("Gaps() = %d, want 1", g)
+		}
 		if lost != 100 {
 			t.Errorf("%d of 100 reports delivered", lost)
 		}
